@@ -1,0 +1,3 @@
+from autoenc.cli import main
+
+raise SystemExit(main())

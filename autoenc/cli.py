@@ -1,0 +1,221 @@
+"""python -m autoenc: train | pretrain | eval | bench | runs. Errors are one line, exit 2."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+from autoenc.errors import UserError
+from autoenc.paths import home as resolve_home
+from autoenc.registry import MODELS, get_model
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports bad usage as one line instead of usage + error."""
+
+    def error(self, message):
+        raise UserError(f"{message} (see: {self.prog} --help)")
+
+
+def add_common_train_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--epochs", type=int, help="train this many passes over the data (overrides --steps)")
+    p.add_argument("--max-seconds", type=float, help="stop after this many seconds of training (saving a checkpoint)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--home", help="folder for the run store and run checkpoints (env AUTOENC_HOME; default checkpoints/)")
+    p.add_argument("--run-id", help="id for this run (default: generated)")
+    p.add_argument("--threads", type=int, help="torch threads (default: cores / max concurrent runs)")
+    p.add_argument("--resume", action="store_true", help="continue run --run-id from its last checkpoint")
+
+
+def add_config_options(p: argparse.ArgumentParser, config_cls) -> None:
+    from autoenc.train.task import config_fields
+    for f in config_fields(config_cls):
+        flag = "--" + f.name.replace("_", "-")
+        meta, default = f.metadata, f.default
+        help_ = f"{meta.get('help', '')} (default: {default})"
+        if isinstance(default, bool):
+            p.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_)
+        elif isinstance(default, tuple):
+            p.add_argument(flag, dest=f.name, default=None, metavar="A,B", help=help_)
+        else:
+            p.add_argument(flag, dest=f.name, default=None, choices=meta.get("choices"),
+                           type=_number_type(type(default), f.name), help=help_)
+
+
+def _number_type(kind, name):
+    if kind not in (int, float):
+        return kind
+
+    def parse(text):
+        try:
+            return kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a valid {kind.__name__}") from None
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def build_parser() -> Parser:
+    top = Parser(prog="python -m autoenc", description="autoenc: train, evaluate and benchmark the dashboard's models.")
+    sub = top.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    train = sub.add_parser("train", help="train one model (the dashboard runs exactly this)")
+    train_models = train.add_subparsers(dest="model", required=True, parser_class=Parser, metavar="MODEL")
+    for spec in MODELS.values():
+        cls = spec.task_class()
+        p = train_models.add_parser(spec.name, help=spec.summary, description=spec.summary)
+        add_config_options(p, cls.Config)
+        add_common_train_options(p)
+
+    pre = sub.add_parser("pretrain", help="train the shipped checkpoints in checkpoints/")
+    pre.add_argument("model", metavar="MODEL", choices=[m for m, s in MODELS.items() if hasattr(s.task_class(), "pretrain_plan")])
+    pre.add_argument("--only", help="only the variant whose file name contains this")
+    pre.add_argument("--out", help="folder to write to (default: checkpoints/)")
+
+    ev = sub.add_parser("eval", help="evaluate a checkpoint on the fixed held-out set")
+    ev_models = ev.add_subparsers(dest="model", required=True, parser_class=Parser, metavar="MODEL")
+    for spec in MODELS.values():
+        cls = spec.task_class()
+        if hasattr(cls, "add_eval_arguments"):
+            p = ev_models.add_parser(spec.name, help=f"evaluate a {spec.title} checkpoint")
+            cls.add_eval_arguments(p)
+            p.add_argument("--checkpoint", help="checkpoint file (default: the shipped one)")
+            p.add_argument("--json", action="store_true", help="print one JSON object")
+
+    bench = sub.add_parser("bench", help="run the speed benchmarks and print figures")
+    bench.add_argument("--json", action="store_true", help="print one JSON list of records")
+    bench.add_argument("--only", metavar="PREFIX", help="only benchmarks whose name starts with PREFIX")
+
+    runs = sub.add_parser("runs", help="list and control runs")
+    runs.add_argument("--home", help="folder of the run store (env AUTOENC_HOME; default checkpoints/)")
+    rsub = runs.add_subparsers(dest="action", required=True, parser_class=Parser)
+    ls = rsub.add_parser("list", help="list runs")
+    ls.add_argument("--json", action="store_true", help="print a JSON list")
+    ls.add_argument("--model", help="only runs of this model")
+    st = rsub.add_parser("stop", help="stop a run: it finishes its step and saves a checkpoint")
+    st.add_argument("run_id", metavar="ID")
+    st.add_argument("--wait", type=float, default=30.0, help="seconds to wait for it to stop (default 30)")
+    rs = rsub.add_parser("resume", help="continue a run from its last checkpoint")
+    rs.add_argument("run_id", metavar="ID")
+    rs.add_argument("--steps", type=int, help="train this many more steps (default: up to its total)")
+    rs.add_argument("--detach", action="store_true", help="start it in the background and return")
+    dl = rsub.add_parser("delete", help="delete a run, its metrics and checkpoints")
+    dl.add_argument("run_id", metavar="ID")
+    lim = rsub.add_parser("limit", help="set how many runs may train at once")
+    lim.add_argument("n", type=int)
+    return top
+
+
+def cmd_train(args) -> int:
+    from autoenc.runs.store import RunStore
+    from autoenc.runs.worker import execute
+    cls = get_model(args.model).task_class()
+    settings = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls.Config)
+                if getattr(args, f.name, None) is not None}
+    for name in ("epochs", "max_seconds", "threads"):
+        v = getattr(args, name)
+        if v is not None and v <= 0:
+            raise UserError(f"--{name.replace('_', '-')} must be positive, not {v}")
+    store = RunStore(resolve_home(args.home))
+    if args.resume:
+        from autoenc.runs.launcher import resumable
+        run = resumable(store, args.run_id) if args.run_id else None
+        if run is None:
+            raise UserError("--resume needs --run-id")
+        import time
+        store.update(run.id, status="queued", queued_at=time.time(), ended=None, error=None, stop_requested=0)
+    run_id, outcome = execute(store, args.model, settings, run_id=args.run_id, resume=args.resume,
+                              epochs=args.epochs, max_seconds=args.max_seconds, device=args.device,
+                              threads=args.threads, progress=True)
+    print(f"run {run_id}: {outcome.status} at step {outcome.step}" + (f" ({outcome.message.splitlines()[0]})" if outcome.message else ""))
+    return 1 if outcome.status == "failed" else 0
+
+
+def cmd_runs(args) -> int:
+    from autoenc.runs import launcher
+    from autoenc.runs.store import RunStore
+    store = RunStore(resolve_home(args.home))
+    if args.action == "list":
+        runs = store.list(model=args.model)
+        if args.json:
+            print(json.dumps([r.as_json() for r in runs], indent=1))
+        elif not runs:
+            print("no runs yet")
+        else:
+            print(f"{'id':34} {'model':10} {'status':12} {'step':>14}  error")
+            for r in runs:
+                steps = f"{r.step}/{r.total_steps}" if r.total_steps else str(r.step)
+                err = (r.error or "").splitlines()[0][:60] if r.error else ""
+                print(f"{r.id:34} {r.model:10} {r.status:12} {steps:>14}  {err}")
+    elif args.action == "stop":
+        run = launcher.stop_run(store, args.run_id, wait_s=args.wait)
+        print(f"run {run.id}: {run.status} at step {run.step}"
+              + (" (stop requested; still finishing its step)" if run.active else ""))
+    elif args.action == "resume":
+        if args.steps is not None and args.steps <= 0:
+            raise UserError(f"--steps must be positive, not {args.steps}")
+        if args.detach:
+            run = launcher.resume_run(store, args.run_id, extra_steps=args.steps)
+            print(f"run {run.id}: resumed in the background (pid {run.pid})")
+            return 0
+        run = launcher.resumable(store, args.run_id)
+        settings = {}
+        if args.steps:
+            settings["steps"] = max(run.step, run.checkpoint_step or 0) + args.steps
+        import time
+        store.update(run.id, status="queued", queued_at=time.time(), ended=None, error=None, stop_requested=0)
+        from autoenc.runs.worker import execute
+        _, outcome = execute(store, run.model, settings, run_id=run.id, resume=True, progress=True)
+        print(f"run {run.id}: {outcome.status} at step {outcome.step}")
+        return 1 if outcome.status == "failed" else 0
+    elif args.action == "delete":
+        launcher.delete_run(store, args.run_id)
+        print(f"run {args.run_id} deleted")
+    elif args.action == "limit":
+        if args.n < 1:
+            raise UserError("the limit must be at least 1")
+        store.set_setting("max_concurrent", args.n)
+        print(f"at most {args.n} run(s) will train at once")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    cls = get_model(args.model).task_class()
+    result = cls.evaluate_cli(args)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for k, v in result.items():
+            print(f"{k}: {v}")
+    return 0
+
+
+def cmd_pretrain(args) -> int:
+    from autoenc.train.pretrain import pretrain
+    out = Path(args.out) if args.out else None
+    for path, outcome in pretrain(args.model, only=args.only, out_dir=out):
+        print(f"{path}: {outcome.status} at step {outcome.step}")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from autoenc.bench import run_benchmarks
+    records = run_benchmarks(args.only, echo=not args.json)
+    if args.json:
+        print(json.dumps([r.as_json() for r in records]))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return {"train": cmd_train, "runs": cmd_runs, "eval": cmd_eval,
+                "pretrain": cmd_pretrain, "bench": cmd_bench}[args.command](args)
+    except UserError as e:
+        print(f"autoenc: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("autoenc: interrupted", file=sys.stderr)
+        return 130

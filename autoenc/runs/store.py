@@ -1,0 +1,368 @@
+"""The run store: one SQLite file (WAL mode) that training processes write and pages read.
+
+Tables: runs (one row per run), metrics (long table: run, step, name, value), samples
+(small array snapshots for pages to show live), settings (key/value, e.g. max_concurrent).
+Every connection is short-lived or per-thread; WAL lets readers go on while a run writes.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import sqlite3
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+
+from autoenc.errors import UserError
+
+STATUSES = ("queued", "running", "stopped", "finished", "failed", "interrupted")
+ACTIVE = ("queued", "running")
+# A run whose heartbeat is older than this while its process looks alive is treated as
+# dead too (the pid may have been reused after a reboot).
+HEARTBEAT_TIMEOUT_S = 120.0
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    config TEXT NOT NULL,
+    status TEXT NOT NULL,
+    pid INTEGER,
+    heartbeat REAL,
+    created REAL NOT NULL,
+    queued_at REAL,
+    started REAL,
+    ended REAL,
+    step INTEGER NOT NULL DEFAULT 0,
+    total_steps INTEGER,
+    checkpoint_step INTEGER,
+    stop_requested INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    note TEXT
+);
+CREATE TABLE IF NOT EXISTS metrics (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    value REAL,
+    time REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS metrics_run_seq ON metrics(run_id, seq);
+CREATE TABLE IF NOT EXISTS samples (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    data BLOB NOT NULL,
+    time REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS samples_run_name ON samples(run_id, name, seq);
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+SAMPLES_KEPT = 8  # per run and name: pages show the latest, a few older for history
+
+
+@dataclass(frozen=True)
+class Run:
+    id: str
+    model: str
+    config: dict
+    status: str
+    pid: int | None
+    heartbeat: float | None
+    created: float
+    queued_at: float | None
+    started: float | None
+    ended: float | None
+    step: int
+    total_steps: int | None
+    checkpoint_step: int | None
+    stop_requested: bool
+    error: str | None
+    note: str | None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    def as_json(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d["stop_requested"] = bool(d["stop_requested"])
+        return d
+
+
+def array_to_blob(a: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(a), allow_pickle=False)
+    return buf.getvalue()
+
+
+def blob_to_array(b: bytes) -> np.ndarray:
+    return np.load(io.BytesIO(b), allow_pickle=False)
+
+
+def pid_alive(pid: int | None) -> bool:
+    """True if a process with this pid exists and is not a zombie."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def new_run_id(model: str) -> str:
+    return f"{model}-{time.strftime('%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
+
+
+class RunStore:
+    def __init__(self, home: Path):
+        self.home = Path(home)
+        self.dir = self.home / "runs"
+        self.path = self.dir / "runs.sqlite"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        try:
+            with self.connect() as db:
+                db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as e:
+            raise UserError(
+                f"the run store {self.path} is not a readable SQLite database ({e}); "
+                "move it aside to start a new one"
+            ) from None
+
+    # -- connections -------------------------------------------------------------
+    @contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.row_factory = sqlite3.Row
+            yield db
+        finally:
+            db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE: one writer at a time, so claims on queue slots are atomic."""
+        with self.connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def run_dir(self, run_id: str) -> Path:
+        return self.dir / run_id
+
+    def checkpoint_path(self, run_id: str) -> Path:
+        return self.run_dir(run_id) / "last.safetensors"
+
+    # -- runs ----------------------------------------------------------------------
+    def create_run(self, model: str, config: dict, run_id: str | None = None,
+                   total_steps: int | None = None) -> str:
+        run_id = run_id or new_run_id(model)
+        with self.transaction() as db:
+            if db.execute("SELECT 1 FROM runs WHERE id=?", (run_id,)).fetchone():
+                raise UserError(f"a run with id {run_id!r} already exists")
+            db.execute(
+                "INSERT INTO runs (id, model, config, status, created, queued_at, total_steps) VALUES (?,?,?,?,?,?,?)",
+                (run_id, model, json.dumps(config), "queued", time.time(), time.time(), total_steps),
+            )
+        return run_id
+
+    def get(self, run_id: str) -> Run:
+        with self.connect() as db:
+            row = db.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
+        if row is None:
+            raise UserError(f"unknown run id {run_id!r} (see: python -m autoenc runs list)")
+        return self._run(row)
+
+    def list(self, model: str | None = None, reconcile: bool = True) -> list[Run]:
+        if reconcile:
+            self.reconcile()
+        q, args = "SELECT * FROM runs", ()
+        if model:
+            q, args = q + " WHERE model=?", (model,)
+        with self.connect() as db:
+            rows = db.execute(q + " ORDER BY created DESC", args).fetchall()
+        return [self._run(r) for r in rows]
+
+    def update(self, run_id: str, **fields: Any) -> None:
+        if "config" in fields:
+            fields["config"] = json.dumps(fields["config"])
+        cols = ", ".join(f"{k}=?" for k in fields)
+        with self.connect() as db:
+            db.execute(f"UPDATE runs SET {cols} WHERE id=?", (*fields.values(), run_id))
+
+    def request_stop(self, run_id: str) -> Run:
+        run = self.get(run_id)
+        if run.status == "queued" and not pid_alive(run.pid):
+            self.update(run_id, status="stopped", ended=time.time())
+        elif run.active:
+            self.update(run_id, stop_requested=1)
+        return self.get(run_id)
+
+    def delete(self, run_id: str) -> None:
+        self.get(run_id)
+        with self.transaction() as db:
+            for table, col in (("metrics", "run_id"), ("samples", "run_id"), ("runs", "id")):
+                db.execute(f"DELETE FROM {table} WHERE {col}=?", (run_id,))
+
+    def reconcile(self) -> list[str]:
+        """Mark runs whose process died without saying so as interrupted; returns their ids."""
+        now = time.time()
+        dead = []
+        with self.connect() as db:
+            rows = db.execute("SELECT id, pid, heartbeat, status FROM runs WHERE status IN ('queued','running')").fetchall()
+        for r in rows:
+            stale = r["heartbeat"] is not None and now - r["heartbeat"] > HEARTBEAT_TIMEOUT_S
+            if r["pid"] is None and r["status"] == "queued":
+                continue  # created, process not started yet
+            if not pid_alive(r["pid"]) or stale:
+                dead.append(r["id"])
+        for run_id in dead:
+            with self.connect() as db:
+                db.execute(
+                    "UPDATE runs SET status='interrupted', ended=?, error=COALESCE(error, ?) "
+                    "WHERE id=? AND status IN ('queued','running')",
+                    (now, "the training process ended without saying so (killed or crashed)", run_id),
+                )
+        return dead
+
+    # -- the queue -----------------------------------------------------------------
+    def max_concurrent(self) -> int:
+        v = self.get_setting("max_concurrent")
+        if v is None:
+            v = os.environ.get("AUTOENC_MAX_CONCURRENT", "1")
+        try:
+            return max(1, int(v))
+        except ValueError:
+            return 1
+
+    def try_claim_slot(self, run_id: str, pid: int) -> bool:
+        """Move run_id from queued to running if a slot is free and it is first in line."""
+        self.reconcile()
+        with self.transaction() as db:
+            running = db.execute("SELECT COUNT(*) FROM runs WHERE status='running'").fetchone()[0]
+            first = db.execute(
+                "SELECT id FROM runs WHERE status='queued' AND pid IS NOT NULL ORDER BY queued_at, created LIMIT 1"
+            ).fetchone()
+            limit = self._max_concurrent_in(db)
+            if running < limit and first is not None and first["id"] == run_id:
+                db.execute(
+                    "UPDATE runs SET status='running', pid=?, heartbeat=?, started=COALESCE(started, ?) WHERE id=?",
+                    (pid, time.time(), time.time(), run_id),
+                )
+                return True
+        return False
+
+    def _max_concurrent_in(self, db: sqlite3.Connection) -> int:
+        row = db.execute("SELECT value FROM settings WHERE key='max_concurrent'").fetchone()
+        v = row["value"] if row else os.environ.get("AUTOENC_MAX_CONCURRENT", "1")
+        try:
+            return max(1, int(v))
+        except ValueError:
+            return 1
+
+    def get_setting(self, key: str) -> str | None:
+        with self.connect() as db:
+            row = db.execute("SELECT value FROM settings WHERE key=?", (key,)).fetchone()
+        return row["value"] if row else None
+
+    def set_setting(self, key: str, value: Any) -> None:
+        with self.connect() as db:
+            db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", (key, str(value)))
+
+    # -- metrics and samples -------------------------------------------------------
+    def log_metrics(self, run_id: str, rows: Iterable[tuple[int, str, float]], step: int | None = None) -> None:
+        """rows: (step, name, value). Also bumps the run's step and heartbeat."""
+        now = time.time()
+        rows = list(rows)
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT INTO metrics (run_id, step, name, value, time) VALUES (?,?,?,?,?)",
+                [(run_id, s, n, float(v), now) for s, n, v in rows],
+            )
+            if step is not None:
+                db.execute("UPDATE runs SET step=?, heartbeat=? WHERE id=?", (step, now, run_id))
+
+    def heartbeat(self, run_id: str, step: int | None = None) -> bool:
+        """Returns True if a stop was requested."""
+        with self.connect() as db:
+            if step is None:
+                db.execute("UPDATE runs SET heartbeat=? WHERE id=?", (time.time(), run_id))
+            else:
+                db.execute("UPDATE runs SET heartbeat=?, step=? WHERE id=?", (time.time(), step, run_id))
+            row = db.execute("SELECT stop_requested FROM runs WHERE id=?", (run_id,)).fetchone()
+        return bool(row and row["stop_requested"])
+
+    def metrics_since(self, run_id: str, after_seq: int = 0) -> tuple[list[tuple[int, str, float]], int]:
+        """Rows newer than after_seq, and the new high-water mark. Charts read only what is new."""
+        with self.connect() as db:
+            rows = db.execute(
+                "SELECT seq, step, name, value FROM metrics WHERE run_id=? AND seq>? ORDER BY seq",
+                (run_id, after_seq),
+            ).fetchall()
+        last = rows[-1]["seq"] if rows else after_seq
+        return [(r["step"], r["name"], r["value"]) for r in rows], last
+
+    def metric_series(self, run_id: str, name: str) -> tuple[np.ndarray, np.ndarray]:
+        rows, _ = self.metrics_since(run_id)
+        pts = [(s, v) for s, n, v in rows if n == name]
+        if not pts:
+            return np.zeros(0, int), np.zeros(0)
+        steps, values = zip(*pts)
+        return np.asarray(steps), np.asarray(values, dtype=float)
+
+    def truncate_metrics(self, run_id: str, after_step: int) -> None:
+        """Forget rows written after the checkpoint a run resumes from, so curves stay one line."""
+        with self.connect() as db:
+            db.execute("DELETE FROM metrics WHERE run_id=? AND step>?", (run_id, after_step))
+            db.execute("DELETE FROM samples WHERE run_id=? AND step>?", (run_id, after_step))
+
+    def put_sample(self, run_id: str, step: int, name: str, array: np.ndarray) -> None:
+        blob = array_to_blob(array)
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO samples (run_id, step, name, data, time) VALUES (?,?,?,?,?)",
+                (run_id, step, name, blob, time.time()),
+            )
+            db.execute(
+                "DELETE FROM samples WHERE run_id=? AND name=? AND seq NOT IN "
+                "(SELECT seq FROM samples WHERE run_id=? AND name=? ORDER BY seq DESC LIMIT ?)",
+                (run_id, name, run_id, name, SAMPLES_KEPT),
+            )
+
+    def latest_sample(self, run_id: str, name: str) -> tuple[int, np.ndarray] | None:
+        with self.connect() as db:
+            row = db.execute(
+                "SELECT step, data FROM samples WHERE run_id=? AND name=? ORDER BY seq DESC LIMIT 1",
+                (run_id, name),
+            ).fetchone()
+        if row is None:
+            return None
+        return row["step"], blob_to_array(row["data"])
+
+    @staticmethod
+    def _run(row: sqlite3.Row) -> Run:
+        d = dict(row)
+        d["config"] = json.loads(d["config"])
+        d["stop_requested"] = bool(d["stop_requested"])
+        return Run(**d)

@@ -1,0 +1,99 @@
+"""The body of `python -m autoenc train`: wait for a queue slot, train, record the outcome."""
+from __future__ import annotations
+
+import os
+import time
+import traceback
+
+import torch
+
+from autoenc.errors import UserError
+from autoenc.registry import get_model
+from autoenc.runs.checkpoint import load_checkpoint
+from autoenc.runs.store import RunStore
+from autoenc.train.loop import Outcome, train
+from autoenc.train.task import config_from_dict, config_to_dict
+
+QUEUE_POLL_S = 0.5
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda asked for, but no CUDA device is available")
+    return torch.device(name)
+
+
+def threads_per_run(store: RunStore) -> int:
+    """Share the cores between the runs allowed at once (the server needs little)."""
+    return max(1, (os.cpu_count() or 1) // store.max_concurrent())
+
+
+def wait_for_slot(store: RunStore, run_id: str) -> bool:
+    """Block until this run may start; False if it was stopped while waiting."""
+    pid = os.getpid()
+    store.update(run_id, pid=pid, status="queued", heartbeat=time.time())
+    while not store.try_claim_slot(run_id, pid):
+        if store.heartbeat(run_id):
+            store.update(run_id, status="stopped", ended=time.time())
+            return False
+        time.sleep(QUEUE_POLL_S)
+    return True
+
+
+def execute(store: RunStore, model: str, settings: dict, *, run_id: str | None = None,
+            resume: bool = False, epochs: int | None = None, max_seconds: float | None = None,
+            device: str = "auto", threads: int | None = None, progress: bool = False) -> tuple[str, Outcome]:
+    spec = get_model(model)
+    task_cls = spec.task_class()
+    start_step = 0
+    tensors = None
+    if resume:
+        if run_id is None:
+            raise UserError("--resume needs --run-id")
+        run = store.get(run_id)
+        if run.model != model:
+            raise UserError(f"run {run_id} is a {run.model} run, not {model}")
+        tensors, meta = load_checkpoint(store.checkpoint_path(run_id), expect_model=model)
+        config = dict(run.config)
+        config.update({k: v for k, v in settings.items() if k == "steps"})
+        cfg = config_from_dict(task_cls.Config, config)
+        start_step = int(meta["step"])
+    else:
+        cfg = config_from_dict(task_cls.Config, settings)
+        existing = None
+        if run_id is not None:
+            try:
+                existing = store.get(run_id)
+            except UserError:
+                existing = None
+        if existing is None:
+            run_id = store.create_run(model, config_to_dict(cfg), run_id, total_steps=cfg.steps)
+        elif existing.status != "queued" or existing.step or existing.checkpoint_step:
+            raise UserError(f"run {run_id} already exists; use: python -m autoenc runs resume {run_id}")
+
+    if not wait_for_slot(store, run_id):
+        return run_id, Outcome("stopped", start_step, "stopped while queued")
+    torch.set_num_threads(threads or threads_per_run(store))
+    try:
+        torch.manual_seed(cfg.seed)
+        task = task_cls(cfg, pick_device(device))
+        if epochs is not None:
+            cfg.steps = epochs * task.steps_per_epoch
+        store.update(run_id, config=config_to_dict(cfg), total_steps=cfg.steps)
+        if tensors is not None:
+            task.load_state_tensors(tensors)
+            store.truncate_metrics(run_id, start_step)
+            store.update(run_id, step=start_step)
+        outcome = train(task, store, run_id, total_steps=cfg.steps, start_step=start_step,
+                        max_seconds=max_seconds, progress=progress)
+    except UserError as e:
+        outcome = Outcome("failed", store.get(run_id).step, str(e))
+    except Exception as e:  # a crash is recorded on the run, with its cause
+        tb = traceback.format_exc(limit=-3)
+        outcome = Outcome("failed", store.get(run_id).step, f"{type(e).__name__}: {e}\n{tb}")
+    store.update(run_id, status=outcome.status, ended=time.time(), stop_requested=0,
+                 error=outcome.message if outcome.status == "failed" else None,
+                 note=outcome.message if outcome.status != "failed" else None)
+    return run_id, outcome

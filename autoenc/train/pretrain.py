@@ -1,0 +1,71 @@
+"""Shipped checkpoints: how they are made (`python -m autoenc pretrain MODEL`) and loaded."""
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from torch import nn
+
+from autoenc.errors import CheckpointError
+from autoenc.paths import PRETRAINED_DIR
+from autoenc.registry import get_model
+from autoenc.runs.checkpoint import load_checkpoint, save_checkpoint
+from autoenc.train.task import config_from_dict, load_module
+
+
+@dataclass(frozen=True)
+class PretrainItem:
+    file: str              # name in checkpoints/
+    settings: dict         # config values that differ from the defaults
+    max_seconds: float | None = None
+
+
+@dataclass
+class Trained:
+    """A model rebuilt from a checkpoint file alone, ready for inference."""
+    config: object
+    modules: dict[str, nn.Module]
+    meta: dict
+    extra: dict
+
+
+def load_trained(path: Path, model: str) -> Trained:
+    """Rebuild the networks from the config inside the file; weights only, no optimiser."""
+    tensors, meta = load_checkpoint(path, expect_model=model)
+    cls = get_model(model).task_class()
+    try:
+        config = config_from_dict(cls.Config, meta["config"])
+    except Exception as e:
+        raise CheckpointError(f"{Path(path).name} has a config this version cannot read: {e}") from None
+    modules = cls.build_modules(config)
+    for name, module in modules.items():
+        load_module(module, tensors, f"model.{name}.")
+        module.eval()
+    extra = {k[6:]: v for k, v in tensors.items() if k.startswith("extra.")}
+    return Trained(config, modules, meta, extra)
+
+
+def pretrained_path(file: str) -> Path:
+    return PRETRAINED_DIR / file
+
+
+def pretrain(model: str, only: str | None = None, out_dir: Path | None = None):
+    """Train each planned variant in a scratch run store and keep its weights (no optimiser)."""
+    from autoenc.runs.store import RunStore
+    from autoenc.runs.worker import execute
+    out_dir = Path(out_dir or PRETRAINED_DIR)
+    plan = get_model(model).task_class().pretrain_plan()
+    for item in plan:
+        if only and only not in item.file:
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            store = RunStore(Path(tmp))
+            run_id, outcome = execute(store, model, item.settings, max_seconds=item.max_seconds, progress=True)
+            if outcome.status == "failed":
+                raise CheckpointError(f"pretraining {item.file} failed: {outcome.message}")
+            tensors, meta = load_checkpoint(store.checkpoint_path(run_id), expect_model=model)
+        weights = {k: v for k, v in tensors.items() if not k.startswith("optim.")}
+        meta = {**meta, "run_id": None, "pretrained": True}
+        save_checkpoint(out_dir / item.file, weights, meta)
+        yield out_dir / item.file, outcome

@@ -1,0 +1,178 @@
+"""What every trainable model provides to the one training loop.
+
+A Task owns its data, modules and optimisers and knows how to take one optimisation
+step. The loop (loop.py) knows nothing about models: it calls train_step, validate and
+snapshot, logs what they return, checks for NaN, checkpoints and obeys stop requests.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from autoenc.errors import UserError
+
+
+def setting(default: Any, help: str, *, choices: tuple | None = None,
+            lo: float | None = None, hi: float | None = None, cli: bool = True):
+    """A config field with what the CLI, the pages and validation need to know about it."""
+    return field(default=default, metadata={"help": help, "choices": choices, "lo": lo, "hi": hi, "cli": cli})
+
+
+@dataclass
+class TrainSettings:
+    """Fields every model's config has (model configs inherit from this)."""
+    seed: int = setting(0, "random seed (data, initialisation, batches)", lo=0)
+    steps: int = setting(2000, "optimisation steps to train for", lo=1, hi=10_000_000)
+    batch_size: int = setting(64, "examples per step", lo=1, hi=4096)
+    lr: float = setting(1e-3, "Adam learning rate", lo=1e-7, hi=1.0)
+    eval_every: int = setting(100, "steps between validation passes", lo=1)
+    checkpoint_every: int = setting(500, "steps between checkpoints", lo=1)
+    snapshot_seconds: float = setting(3.0, "seconds between live samples for the page", lo=0.1)
+
+
+def config_fields(cls) -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(cls) if f.metadata.get("cli", True)]
+
+
+def check_config(cfg) -> None:
+    """Raise UserError naming the first field out of range."""
+    for f in dataclasses.fields(cfg):
+        v = getattr(cfg, f.name)
+        meta = f.metadata
+        if meta.get("choices") and v not in meta["choices"]:
+            raise UserError(f"{f.name} must be one of {', '.join(map(str, meta['choices']))}, not {v!r}")
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            if not np.isfinite(v):
+                raise UserError(f"{f.name} must be a finite number, not {v!r}")
+            if meta.get("lo") is not None and v < meta["lo"]:
+                raise UserError(f"{f.name} must be at least {meta['lo']}, not {v}")
+            if meta.get("hi") is not None and v > meta["hi"]:
+                raise UserError(f"{f.name} must be at most {meta['hi']}, not {v}")
+    extra = getattr(cfg, "check", None)
+    if callable(extra):
+        extra()
+
+
+def config_from_dict(cls, values: dict[str, Any]):
+    """Build and check a config; unknown keys and wrong types become UserErrors."""
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(names))
+    if unknown:
+        raise UserError(f"unknown setting(s) for this model: {', '.join(unknown)}")
+    kwargs = {}
+    for k, v in values.items():
+        kind = type(names[k].default)
+        try:
+            if kind is bool:
+                v = v if isinstance(v, bool) else str(v).lower() in ("1", "true", "yes", "on")
+            elif kind in (int, float, str):
+                if kind is int and isinstance(v, float) and not v.is_integer():
+                    raise ValueError
+                v = kind(v)
+            elif kind is tuple:
+                v = tuple(float(x) for x in (v.split(",") if isinstance(v, str) else v))
+        except (TypeError, ValueError):
+            raise UserError(f"{k} must be a {kind.__name__}, not {v!r}") from None
+        kwargs[k] = v
+    cfg = cls(**kwargs)
+    check_config(cfg)
+    return cfg
+
+
+def config_to_dict(cfg) -> dict[str, Any]:
+    d = dataclasses.asdict(cfg)
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+
+class Task:
+    """Base class: subclasses set `name` and `Config` and implement the hooks below."""
+
+    name: ClassVar[str] = ""
+    Config: ClassVar[type] = TrainSettings
+    # Metric names shown on the page's live chart, in the order given.
+    chart_metrics: ClassVar[tuple[str, ...]] = ("loss",)
+
+    def __init__(self, config, device: torch.device):
+        self.config = config
+        self.device = device
+
+    # -- hooks -------------------------------------------------------------------
+    @classmethod
+    def build_modules(cls, config) -> dict[str, nn.Module]:
+        """The networks, freshly initialised; also used to rebuild them for inference."""
+        raise NotImplementedError
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return 1
+
+    def train_step(self, step: int) -> dict[str, float]:
+        """One optimisation step; returns scalar losses to log (all must be finite)."""
+        raise NotImplementedError
+
+    def validate(self, step: int) -> dict[str, float]:
+        return {}
+
+    def snapshot(self, step: int) -> dict[str, np.ndarray]:
+        """Small arrays the page shows live (e.g. a reconstructed trace, a sample grid)."""
+        return {}
+
+    def modules(self) -> dict[str, nn.Module]:
+        raise NotImplementedError
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {}
+
+    def extra_tensors(self) -> dict[str, torch.Tensor]:
+        """Other state to checkpoint (fixed noise for sample grids, data scales...)."""
+        return {}
+
+    def load_extra_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        pass
+
+    # -- checkpoint state ------------------------------------------------------------
+    def state_tensors(self, with_optimizer: bool = True) -> dict[str, torch.Tensor]:
+        out: dict[str, torch.Tensor] = {}
+        for mname, module in self.modules().items():
+            for k, v in module.state_dict().items():
+                out[f"model.{mname}.{k}"] = v
+        if with_optimizer:
+            for oname, opt in self.optimizers().items():
+                for idx, state in opt.state_dict()["state"].items():
+                    for k, v in state.items():
+                        out[f"optim.{oname}.{idx}.{k}"] = v if torch.is_tensor(v) else torch.tensor(v)
+        for k, v in self.extra_tensors().items():
+            out[f"extra.{k}"] = v
+        return out
+
+    def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        for mname, module in self.modules().items():
+            load_module(module, tensors, f"model.{mname}.")
+        for oname, opt in self.optimizers().items():
+            prefix = f"optim.{oname}."
+            state: dict[int, dict[str, torch.Tensor]] = {}
+            for k, v in tensors.items():
+                if k.startswith(prefix):
+                    idx, key = k[len(prefix):].split(".", 1)
+                    state.setdefault(int(idx), {})[key] = v
+            if state:
+                sd = opt.state_dict()
+                opt.load_state_dict({"state": state, "param_groups": sd["param_groups"]})
+        extra = {k[6:]: v for k, v in tensors.items() if k.startswith("extra.")}
+        if extra:
+            self.load_extra_tensors(extra)
+
+
+def load_module(module: nn.Module, tensors: dict[str, torch.Tensor], prefix: str) -> None:
+    sd = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+    try:
+        module.load_state_dict(sd)
+    except RuntimeError as e:
+        from autoenc.errors import CheckpointError
+        first = str(e).splitlines()[0:2]
+        raise CheckpointError(f"checkpoint does not fit this architecture: {' '.join(first)}") from None

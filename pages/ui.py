@@ -1,0 +1,122 @@
+"""Widgets shared by the pages: the run store handle, run controls and the live loss chart.
+
+Pages stay thin: they lay out widgets and call the library; everything here only reads
+the run store or calls autoenc.runs.launcher.
+"""
+from __future__ import annotations
+
+import time
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from autoenc.errors import UserError
+from autoenc.paths import home
+from autoenc.runs import launcher
+from autoenc.runs.store import Run, RunStore
+
+POLL_SECONDS = 2.0      # how often a live chart asks the store for new rows
+MAX_POINTS = 400        # per series on screen; older points are merged pairwise beyond 2x this
+STATUS_ICON = {"queued": "⏳", "running": "🟢", "stopped": "⏸️", "finished": "✅",
+               "failed": "❌", "interrupted": "⚠️"}
+
+
+@st.cache_resource
+def _store(path: str) -> RunStore:
+    return RunStore(home(path))
+
+
+def get_store() -> RunStore | None:
+    """The run store, or None after showing why it cannot be opened."""
+    try:
+        return _store(str(home()))
+    except UserError as e:
+        st.error(str(e))
+        return None
+
+
+def status_label(run: Run) -> str:
+    steps = f"{run.step:,}/{run.total_steps:,}" if run.total_steps else f"{run.step:,}"
+    return f"{STATUS_ICON.get(run.status, '')} {run.status} · step {steps}"
+
+
+def downsample(xs: list, ys: list) -> tuple[list, list]:
+    """Merge neighbouring pairs (mean) until the series is at most MAX_POINTS long."""
+    while len(xs) > 2 * MAX_POINTS:
+        n = len(xs) // 2 * 2
+        xs = xs[1:n:2] + xs[n:]
+        ys = [(ys[i] + ys[i + 1]) / 2 for i in range(0, n, 2)] + ys[n:]
+    return xs, ys
+
+
+def live_chart(store: RunStore, run_id: str, names: tuple[str, ...], key: str,
+               title: str = "Loss", log_y: bool = True, labels: dict | None = None) -> None:
+    """A loss chart that polls the store while the run is active, reading only new rows."""
+    state_key = f"_chart_{key}"
+    if st.session_state.get(state_key, {}).get("run") != run_id:
+        st.session_state[state_key] = {"run": run_id, "seq": 0, "series": {}}
+    state = st.session_state[state_key]
+    try:
+        was_active = store.get(run_id).active
+    except UserError:
+        st.info("This run no longer exists.")
+        return
+
+    @st.fragment(run_every=POLL_SECONDS if was_active else None)
+    def chart():
+        rows, state["seq"] = store.metrics_since(run_id, state["seq"])
+        for step, name, value in rows:
+            if name in names and value is not None:
+                xs, ys = state["series"].setdefault(name, ([], []))
+                xs.append(step)
+                ys.append(value)
+        for name, (xs, ys) in list(state["series"].items()):
+            state["series"][name] = downsample(xs, ys)
+        fig = go.Figure()
+        for name in names:
+            xs, ys = state["series"].get(name, ([], []))
+            fig.add_scatter(x=xs, y=ys, mode="lines", name=(labels or {}).get(name, name))
+        fig.update_layout(title=title, height=300, margin=dict(l=10, r=10, t=40, b=10),
+                          xaxis_title="step", legend=dict(orientation="h", y=-0.25),
+                          yaxis_type="log" if log_y else "linear")
+        st.plotly_chart(fig, width="stretch", key=f"{key}_plot")
+        run = store.get(run_id)
+        st.caption(status_label(run) + (f" · {run.note}" if run.note else ""))
+        if was_active and not run.active:
+            st.rerun()  # the run ended: redraw the page once, without a polling timer
+    chart()
+
+
+def run_controls(store: RunStore, run: Run | None, start, key: str) -> None:
+    """Train / Stop / Resume buttons for the run a page shows. `start()` starts a new run."""
+    c1, c2, c3 = st.columns(3)
+    if c1.button("Train", key=f"{key}_train", type="primary", disabled=bool(run and run.active),
+                 help="start a new training run in the background"):
+        try:
+            start()
+            st.rerun()
+        except UserError as e:
+            st.error(str(e))
+    if c2.button("Stop", key=f"{key}_stop", disabled=not (run and run.active),
+                 help="finish the current step, save a checkpoint and stop"):
+        launcher.stop_run(store, run.id, wait_s=5)
+        st.rerun()
+    can_resume = bool(run and not run.active and run.checkpoint_step and run.status != "finished")
+    if c3.button("Resume", key=f"{key}_resume", disabled=not can_resume,
+                 help="continue this run from its last checkpoint"):
+        try:
+            launcher.resume_run(store, run.id)
+            st.rerun()
+        except UserError as e:
+            st.error(str(e))
+    if run and run.status == "failed" and run.error:
+        st.error(f"Run {run.id} failed: {run.error.splitlines()[0]}")
+    elif run and run.status == "interrupted":
+        st.warning(f"Run {run.id} was interrupted (its process died). Resume continues from step {run.checkpoint_step or 0}.")
+
+
+def elapsed(run: Run) -> str:
+    if not run.started:
+        return "-"
+    s = (run.ended or time.time()) - run.started
+    return f"{int(s // 60)}:{int(s % 60):02d}"

@@ -1,0 +1,28 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A private run-store home for one test (also for child processes it starts)."""
+    h = tmp_path / "home"
+    h.mkdir()
+    monkeypatch.setenv("AUTOENC_HOME", str(h))
+    return h
+
+
+def run_cli(*args, home=None, timeout=120, env=None):
+    """Run `python -m autoenc ...` as a user would; returns CompletedProcess."""
+    import subprocess
+    e = dict(os.environ)
+    if home is not None:
+        e["AUTOENC_HOME"] = str(home)
+    e.update(env or {})
+    return subprocess.run([sys.executable, "-m", "autoenc", *map(str, args)], cwd=ROOT, env=e,
+                          capture_output=True, text=True, timeout=timeout)

@@ -7,7 +7,7 @@ from autoenc.registry import MODELS
 from autoenc.train.pretrain import pretrained_path
 
 ROOT = Path(__file__).parent
-st.set_page_config(page_title="autoenc: autoencoders and GANs, live", page_icon="🌀", layout="wide")
+st.set_page_config(page_title="autoenc: autoencoders and GANs, live", page_icon=":material/auto_awesome:", layout="wide")
 
 
 def home() -> None:
@@ -32,21 +32,22 @@ def home() -> None:
             shipped = [f for f in spec.pretrained if pretrained_path(f).exists()]
             if spec.pretrained:
                 ok = len(shipped) == len(spec.pretrained)
-                st.caption(("✅ " if ok else "⚠️ ") + f"pretrained checkpoints: {len(shipped)} of {len(spec.pretrained)}")
+                st.caption((":material/check_circle: " if ok else ":material/warning: ") + f"pretrained checkpoints: {len(shipped)} of {len(spec.pretrained)}")
             mine = [r for r in active if r.model == spec.name]
             st.caption("; ".join(f"{r.id}: {status_label(r)}" for r in mine) or "no run in progress")
-            if (ROOT / spec.page).exists():
-                st.page_link(spec.page, label=f"Open {spec.title}", icon="➡️")
+            if spec.page and (ROOT / spec.page).exists():
+                st.page_link(spec.page, label=f"Open {spec.title}", icon=":material/arrow_forward:")
     st.divider()
     c1, c2 = st.columns(2)
-    c1.page_link("pages/runs.py", label=f"Runs: {len(active)} in progress, {len(runs)} in all", icon="📋")
+    c1.page_link("pages/runs.py", label=f"Runs: {len(active)} in progress, {len(runs)} in all", icon=":material/list:")
     if (ROOT / "pages/datasets.py").exists():
-        c2.page_link("pages/datasets.py", label="Datasets: radio traces and galaxy images", icon="🗂️")
+        c2.page_link("pages/datasets.py", label="Datasets: radio traces and galaxy images", icon=":material/dataset:")
 
 
 def build_navigation():
-    models = [st.Page(home, title="Home", icon="🏠", default=True)]
-    models += [st.Page(spec.page, title=spec.title) for spec in MODELS.values() if (ROOT / spec.page).exists()]
+    models = [st.Page(home, title="Home", icon=":material/home:", default=True)]
+    models += [st.Page(spec.page, title=spec.title) for spec in MODELS.values()
+               if spec.page and (ROOT / spec.page).exists()]
     tools = [st.Page(p, title=t) for p, t in (("pages/datasets.py", "Datasets"), ("pages/runs.py", "Runs"))
              if (ROOT / p).exists()]
     return st.navigation({"Models": models, "Tools": tools})

@@ -74,6 +74,8 @@ BENCHMARKS: list[tuple[str, str]] = [
     ("machine", "autoenc.bench:machine_benchmarks"),
     ("runs", "autoenc.bench:store_benchmarks"),
     ("denoiser", "autoenc.train.denoiser:benchmarks"),
+    ("galaxies", "autoenc.train.classifier:benchmarks"),
+    ("gan", "autoenc.train.gan:benchmarks"),
 ]
 
 

@@ -57,53 +57,60 @@ def _number_type(kind, name):
     return parse
 
 
-def build_parser() -> Parser:
+def build_parser(argv: list[str] | None = None) -> Parser:
+    """Model options are added only for the model named on the command line, so that
+    `runs list` or `train --help` do not import every model (torch, scipy) first."""
+    argv = sys.argv[1:] if argv is None else argv
+    wanted = argv[1] if len(argv) > 1 and argv[0] in ("train", "eval") else None
     top = Parser(prog="python -m autoenc", description="autoenc: train, evaluate and benchmark the dashboard's models.")
     sub = top.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     train = sub.add_parser("train", help="train one model (the dashboard runs exactly this)")
     train_models = train.add_subparsers(dest="model", required=True, parser_class=Parser, metavar="MODEL")
     for spec in MODELS.values():
-        cls = spec.task_class()
         p = train_models.add_parser(spec.name, help=spec.summary, description=spec.summary)
-        add_config_options(p, cls.Config)
+        if spec.name == wanted:
+            add_config_options(p, spec.task_class().Config)
         add_common_train_options(p)
 
     pre = sub.add_parser("pretrain", help="train the shipped checkpoints in checkpoints/")
-    pre.add_argument("model", metavar="MODEL", choices=[m for m, s in MODELS.items() if hasattr(s.task_class(), "pretrain_plan")])
+    pre.add_argument("model", metavar="MODEL", choices=list(MODELS))
     pre.add_argument("--only", help="only the variant whose file name contains this")
     pre.add_argument("--out", help="folder to write to (default: checkpoints/)")
 
     ev = sub.add_parser("eval", help="evaluate a checkpoint on the fixed held-out set")
     ev_models = ev.add_subparsers(dest="model", required=True, parser_class=Parser, metavar="MODEL")
     for spec in MODELS.values():
-        cls = spec.task_class()
-        if hasattr(cls, "add_eval_arguments"):
-            p = ev_models.add_parser(spec.name, help=f"evaluate a {spec.title} checkpoint")
+        p = ev_models.add_parser(spec.name, help=f"evaluate a {spec.title} checkpoint")
+        if spec.name == wanted:
+            cls = spec.task_class()
+            if not hasattr(cls, "add_eval_arguments"):
+                raise UserError(f"{spec.name} has no evaluation yet")
             cls.add_eval_arguments(p)
-            p.add_argument("--checkpoint", help="checkpoint file (default: the shipped one)")
-            p.add_argument("--json", action="store_true", help="print one JSON object")
+        p.add_argument("--checkpoint", help="checkpoint file (default: the shipped one)")
+        p.add_argument("--json", action="store_true", help="print one JSON object")
 
     bench = sub.add_parser("bench", help="run the speed benchmarks and print figures")
     bench.add_argument("--json", action="store_true", help="print one JSON list of records")
     bench.add_argument("--only", metavar="PREFIX", help="only benchmarks whose name starts with PREFIX")
 
     runs = sub.add_parser("runs", help="list and control runs")
-    runs.add_argument("--home", help="folder of the run store (env AUTOENC_HOME; default checkpoints/)")
+    home_opt = Parser(add_help=False)
+    home_opt.add_argument("--home", help="folder of the run store (env AUTOENC_HOME; default checkpoints/)")
     rsub = runs.add_subparsers(dest="action", required=True, parser_class=Parser)
-    ls = rsub.add_parser("list", help="list runs")
+    ls = rsub.add_parser("list", help="list runs", parents=[home_opt])
     ls.add_argument("--json", action="store_true", help="print a JSON list")
     ls.add_argument("--model", help="only runs of this model")
-    st = rsub.add_parser("stop", help="stop a run: it finishes its step and saves a checkpoint")
+    st = rsub.add_parser("stop", help="stop a run: it finishes its step and saves a checkpoint", parents=[home_opt])
     st.add_argument("run_id", metavar="ID")
     st.add_argument("--wait", type=float, default=30.0, help="seconds to wait for it to stop (default 30)")
-    rs = rsub.add_parser("resume", help="continue a run from its last checkpoint")
+    rs = rsub.add_parser("resume", help="continue a run from its last checkpoint", parents=[home_opt])
     rs.add_argument("run_id", metavar="ID")
     rs.add_argument("--steps", type=int, help="train this many more steps (default: up to its total)")
     rs.add_argument("--detach", action="store_true", help="start it in the background and return")
-    dl = rsub.add_parser("delete", help="delete a run, its metrics and checkpoints")
+    dl = rsub.add_parser("delete", help="delete a run, its metrics and checkpoints", parents=[home_opt])
     dl.add_argument("run_id", metavar="ID")
-    lim = rsub.add_parser("limit", help="set how many runs may train at once")
+    lim = rsub.add_parser("limit", help="set how many runs may train at once", parents=[home_opt])
     lim.add_argument("n", type=int)
     return top
 
@@ -120,12 +127,10 @@ def cmd_train(args) -> int:
             raise UserError(f"--{name.replace('_', '-')} must be positive, not {v}")
     store = RunStore(resolve_home(args.home))
     if args.resume:
-        from autoenc.runs.launcher import resumable
-        run = resumable(store, args.run_id) if args.run_id else None
-        if run is None:
+        if not args.run_id:
             raise UserError("--resume needs --run-id")
-        import time
-        store.update(run.id, status="queued", queued_at=time.time(), ended=None, error=None, stop_requested=0)
+        from autoenc.runs.launcher import prepare_resume
+        prepare_resume(store, args.run_id)
     run_id, outcome = execute(store, args.model, settings, run_id=args.run_id, resume=args.resume,
                               epochs=args.epochs, max_seconds=args.max_seconds, device=args.device,
                               threads=args.threads, progress=True)
@@ -160,15 +165,11 @@ def cmd_runs(args) -> int:
             run = launcher.resume_run(store, args.run_id, extra_steps=args.steps)
             print(f"run {run.id}: resumed in the background (pid {run.pid})")
             return 0
-        run = launcher.resumable(store, args.run_id)
-        settings = {}
-        if args.steps:
-            settings["steps"] = max(run.step, run.checkpoint_step or 0) + args.steps
-        import time
-        store.update(run.id, status="queued", queued_at=time.time(), ended=None, error=None, stop_requested=0)
+        config = launcher.prepare_resume(store, args.run_id, extra_steps=args.steps)
         from autoenc.runs.worker import execute
-        _, outcome = execute(store, run.model, settings, run_id=run.id, resume=True, progress=True)
-        print(f"run {run.id}: {outcome.status} at step {outcome.step}")
+        _, outcome = execute(store, store.get(args.run_id).model, {"steps": config["steps"]},
+                             run_id=args.run_id, resume=True, progress=True)
+        print(f"run {args.run_id}: {outcome.status} at step {outcome.step}")
         return 1 if outcome.status == "failed" else 0
     elif args.action == "delete":
         launcher.delete_run(store, args.run_id)
@@ -210,7 +211,7 @@ def cmd_bench(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(argv).parse_args(argv)
         return {"train": cmd_train, "runs": cmd_runs, "eval": cmd_eval,
                 "pretrain": cmd_pretrain, "bench": cmd_bench}[args.command](args)
     except UserError as e:

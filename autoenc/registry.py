@@ -17,7 +17,7 @@ class ModelSpec:
     title: str
     summary: str
     task: str                      # "module:Class" of its Task, imported on demand
-    page: str                      # page script, relative to the repo root
+    page: str | None               # page script, relative to the repo root (None: no page of its own)
     pretrained: tuple[str, ...]    # shipped checkpoint files in checkpoints/
 
     def task_class(self):
@@ -34,6 +34,32 @@ MODELS: dict[str, ModelSpec] = {
             "out of galactic, uniform or cosine noise.",
             "autoenc.train.denoiser:DenoiserTask", "pages/denoiser.py",
             ("denoiser-galactic.safetensors", "denoiser-uniform.safetensors", "denoiser-cosine.safetensors"),
+        ),
+        ModelSpec(
+            "classifier", "Galaxy classifier",
+            "A small CNN trained on rendered galaxies: the judge of generated images and the "
+            "feature space of the GAN metrics.",
+            "autoenc.train.classifier:ClassifierTask", None, ("classifier-64.safetensors",),
+        ),
+        ModelSpec(
+            "gan", "GAN",
+            "The basic DCGAN on galaxy images: watch it learn, and watch mode collapse happen, measured.",
+            "autoenc.train.gan:GANTask", "pages/gan.py", ("gan-64.safetensors",),
+        ),
+        ModelSpec(
+            "acgan", "acGAN",
+            "Auxiliary-classifier GAN: ask for a barred spiral, an elliptical or a spiral.",
+            "autoenc.train.gan:ACGANTask", "pages/acgan.py", ("acgan-64.safetensors",),
+        ),
+        ModelSpec(
+            "wgan-gp", "WGAN-GP",
+            "Wasserstein GAN with gradient penalty (lambda 10): stabler training than the basic GAN.",
+            "autoenc.train.gan:WGANGPTask", "pages/wgan_gp.py", ("wgan-gp-64.safetensors",),
+        ),
+        ModelSpec(
+            "wgan-div", "WGAN-div",
+            "Wasserstein divergence GAN (k 2, p 6): a penalty that needs no interpolates.",
+            "autoenc.train.gan:WGANDivTask", "pages/wgan_div.py", ("wgan-div-64.safetensors",),
         ),
     ]
 }

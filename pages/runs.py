@@ -5,7 +5,7 @@ import streamlit as st
 from autoenc.errors import UserError
 from autoenc.registry import MODELS
 from autoenc.runs import launcher
-from pages.ui import POLL_SECONDS, STATUS_ICON, elapsed, get_store
+from pages.ui import POLL_SECONDS, elapsed, get_store
 
 st.title("Runs")
 store = get_store()
@@ -32,7 +32,7 @@ def run_table():
     table = pd.DataFrame([{
         "run": r.id,
         "model": MODELS[r.model].title if r.model in MODELS else r.model,
-        "status": f"{STATUS_ICON.get(r.status, '')} {r.status}",
+        "status": r.status,
         "step": r.step,
         "progress": r.step / r.total_steps if r.total_steps else 0.0,
         "time": elapsed(r),

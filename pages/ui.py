@@ -17,8 +17,8 @@ from autoenc.runs.store import Run, RunStore
 
 POLL_SECONDS = 2.0      # how often a live chart asks the store for new rows
 MAX_POINTS = 400        # per series on screen; older points are merged pairwise beyond 2x this
-STATUS_ICON = {"queued": "⏳", "running": "🟢", "stopped": "⏸️", "finished": "✅",
-               "failed": "❌", "interrupted": "⚠️"}
+STATUS_COLOUR = {"queued": "gray", "running": "green", "stopped": "orange", "finished": "blue",
+                 "failed": "red", "interrupted": "violet"}
 
 
 @st.cache_resource
@@ -37,7 +37,7 @@ def get_store() -> RunStore | None:
 
 def status_label(run: Run) -> str:
     steps = f"{run.step:,}/{run.total_steps:,}" if run.total_steps else f"{run.step:,}"
-    return f"{STATUS_ICON.get(run.status, '')} {run.status} · step {steps}"
+    return f":{STATUS_COLOUR.get(run.status, 'gray')}-badge[{run.status}] step {steps}"
 
 
 def downsample(xs: list, ys: list) -> tuple[list, list]:

@@ -19,13 +19,13 @@ from autoenc.errors import UserError
 from autoenc.paths import REPO_ROOT
 from autoenc.registry import get_model
 from autoenc.runs.store import Run, RunStore, pid_alive
-from autoenc.train.task import config_fields, config_from_dict, config_to_dict
 
 _children: list[subprocess.Popen] = []  # kept so finished children are reaped, not zombies
 
 
 def option_args(model: str, settings: dict) -> list[str]:
     """CLI options for the settings that differ from the model's defaults."""
+    from autoenc.train.task import config_fields, config_to_dict
     cls = get_model(model).task_class().Config
     defaults = config_to_dict(cls())
     args = []
@@ -70,6 +70,7 @@ def _spawn(cmd: list[str], store: RunStore, run_id: str) -> int:
 
 def start_run(store: RunStore, model: str, settings: dict, max_seconds: float | None = None) -> str:
     """Check the settings, record a queued run and start its process; returns the run id."""
+    from autoenc.train.task import config_from_dict, config_to_dict
     cfg = config_from_dict(get_model(model).task_class().Config, settings)
     config = config_to_dict(cfg)
     run_id = store.create_run(model, config, total_steps=cfg.steps)
@@ -78,15 +79,21 @@ def start_run(store: RunStore, model: str, settings: dict, max_seconds: float | 
     return run_id
 
 
-def resume_run(store: RunStore, run_id: str, extra_steps: int | None = None) -> Run:
-    """Start the run's process again from its last checkpoint (same id, steps continue)."""
+def prepare_resume(store: RunStore, run_id: str, extra_steps: int | None = None) -> dict:
+    """Queue a stopped/interrupted run again; returns its config (steps possibly extended)."""
     run = resumable(store, run_id)
     config = dict(run.config)
     if extra_steps:
-        config["steps"] = max(run.step, run.checkpoint_step or 0) + extra_steps
+        config["steps"] = (run.checkpoint_step or 0) + extra_steps
     store.update(run_id, status="queued", queued_at=time.time(), pid=None, ended=None,
                  error=None, stop_requested=0, config=config, total_steps=config["steps"])
-    _spawn(train_command(run.model, config, store.home, run_id, resume=True), store, run_id)
+    return config
+
+
+def resume_run(store: RunStore, run_id: str, extra_steps: int | None = None) -> Run:
+    """Start the run's process again from its last checkpoint (same id, steps continue)."""
+    config = prepare_resume(store, run_id, extra_steps)
+    _spawn(train_command(store.get(run_id).model, config, store.home, run_id, resume=True), store, run_id)
     return store.get(run_id)
 
 

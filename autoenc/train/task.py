@@ -162,6 +162,13 @@ class Task:
                     state.setdefault(int(idx), {})[key] = v
             if state:
                 sd = opt.state_dict()
+                # Give moment tensors their parameter's memory layout (e.g. channels_last):
+                # fused Adam walks the raw storage, so a contiguous moment would misalign.
+                params = [p for group in opt.param_groups for p in group["params"]]
+                for idx, entry in state.items():
+                    for key, v in entry.items():
+                        if idx < len(params) and v.shape == params[idx].shape:
+                            entry[key] = torch.empty_like(params[idx]).copy_(v)
                 opt.load_state_dict({"state": state, "param_groups": sd["param_groups"]})
         extra = {k[6:]: v for k, v in tensors.items() if k.startswith("extra.")}
         if extra:

@@ -1,0 +1,569 @@
+"""GAN, acGAN, WGAN-GP and WGAN-div on galaxy thumbnails: one step, four loss pairs.
+
+`GANTask.train_step` is the only GAN training step. It runs `n_critic` critic updates,
+then one generator update; a variant says only how its critic and generator losses are
+computed (`critic_loss`, `generator_loss`), so a lost `.detach()` or `n_critic` cannot
+creep into one copy of the loop.
+
+What makes the step fast (measured by `benchmarks()` against `ReferenceLoop`, the same
+nets trained the way GAN examples usually write it):
+  - the data set lives on the device as one uint8 tensor; a batch is a random-index
+    gather plus one affine map to [-1, 1] (no per-batch numpy -> tensor copy);
+  - fused Adam (one kernel for all parameters instead of a loop over them);
+  - the generator runs without autograd in all but the last critic update, and the
+    generator update reuses that last forward instead of running G again;
+  - during the generator update the critic's weights do not require gradients, so the
+    backward pass through the critic skips their weight gradients; the critic's backward
+    pass computes gradients for its weights only (not for a penalty's input images);
+  - without BatchNorm in the critic, real and fake go through it as one batch;
+  - channels_last memory on CPU (DESIGN §4: about 7 %);
+  - losses stay on the device and are read back once per step.
+Convolutions are 85-90 % of a step in both loops (the penalties' double backward most of
+all), so the gain is work removed, not faster kernels. Measured with 1 thread on the
+shared 2-core machine: 1.2-1.3x for the GAN, 1.25-1.5x for acGAN and WGAN-GP, 1.15-1.25x
+for WGAN-div, at 32 and 64 px alike.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+from typing import ClassVar, Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+from autoenc.errors import UserError
+from autoenc.models.gan import IMAGE_SIZES, N_CLASSES, NORMS, Z_DIM, build_critic, build_generator
+from autoenc.train import losses
+from autoenc.train.pretrain import PretrainItem
+from autoenc.train.task import Task, TrainSettings, setting
+
+
+# -- configs -------------------------------------------------------------------------------
+
+@dataclass
+class GANConfig(TrainSettings):
+    """DCGAN with the BCE loss (Radford et al. 2016)."""
+    steps: int = setting(3000, "generator steps to train for", lo=1, hi=10_000_000)
+    batch_size: int = setting(64, "images per batch (DCGAN: 64)", lo=2, hi=1024)
+    lr: float = setting(2e-4, "Adam learning rate of both nets (DCGAN: 2e-4)", lo=1e-7, hi=1.0)
+    eval_every: int = setting(500, "steps between validation passes", lo=1)
+    checkpoint_every: int = setting(250, "steps between checkpoints (a 32 px step takes ~0.1 s)", lo=1)
+    image_size: int = setting(32, "image side in pixels (32 trains live on a CPU; 64 is the shipped size)",
+                              choices=IMAGE_SIZES)
+    ngf: int = setting(32, "generator width: channels of its last hidden layer (G is 1.1 M params at 64 px)",
+                       lo=4, hi=256)
+    ndf: int = setting(32, "critic width: channels of its first layer", lo=4, hi=256)
+    z_dim: int = setting(Z_DIM, "length of the noise vector z", lo=1, hi=1024)
+    n_critic: int = setting(1, "critic updates per generator update", lo=1, hi=20)
+    betas: tuple = setting((0.5, 0.999), "Adam betas (DCGAN: 0.5, 0.999; beta1 0.9 made DCGAN unstable)")
+    critic_norm: str = setting("batch", "normalisation in the critic (DCGAN: batch)", choices=NORMS)
+    n_images: int = setting(3000, "rendered training images (cached on disk after the first run)",
+                            lo=16, hi=200_000)
+    data_seed: int = setting(0, "seed of the rendered training set", lo=0)
+
+    def check(self) -> None:
+        if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
+            raise UserError(f"betas must be two numbers in [0, 1), not {self.betas!r}")
+
+
+@dataclass
+class ACGANConfig(GANConfig):
+    """acGAN: the DCGAN settings; the class head needs nothing more."""
+
+
+@dataclass
+class WGANConfig(GANConfig):
+    """Settings the two WGANs share (Gulrajani et al. 2017, Algorithm 1)."""
+    lr: float = setting(1e-4, "Adam learning rate of both nets (WGAN-GP: 1e-4)", lo=1e-7, hi=1.0)
+    n_critic: int = setting(5, "critic updates per generator update (WGAN-GP: 5)", lo=1, hi=20)
+    # beta1 = 0: momentum works against a critic chasing a moving generator; WGAN-GP's
+    # paper uses (0, 0.9) and the original WGAN avoided momentum for the same reason.
+    betas: tuple = setting((0.0, 0.9), "Adam betas (WGAN-GP: 0, 0.9: no momentum for the critic)")
+    critic_norm: str = setting("layer", "normalisation in the critic: per-sample only, the penalty is per sample",
+                               choices=NORMS)
+    steps: int = setting(1000, "generator steps to train for (each takes n_critic critic steps)",
+                         lo=1, hi=10_000_000)
+    checkpoint_every: int = setting(100, "steps between checkpoints", lo=1)
+    eval_every: int = setting(100, "steps between validation passes", lo=1)
+
+    def check(self) -> None:
+        super().check()
+        if self.critic_norm == "batch":
+            raise UserError("a WGAN critic cannot use BatchNorm: the gradient penalty is taken per sample, and "
+                            "BatchNorm makes each sample's score depend on the rest of the batch; "
+                            "pick layer, instance or none")
+
+
+@dataclass
+class WGANGPConfig(WGANConfig):
+    gp_lambda: float = setting(10.0, "gradient-penalty weight lambda (WGAN-GP: 10)", lo=0.0, hi=1000.0)
+
+
+@dataclass
+class WGANDivConfig(WGANConfig):
+    div_k: float = setting(2.0, "penalty weight k (WGAN-div: 2)", lo=0.0, hi=1000.0)
+    div_p: float = setting(6.0, "gradient-norm power p (WGAN-div: 6)", lo=1.0, hi=20.0)
+
+
+# -- inference helpers ----------------------------------------------------------------------
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """(B, 3, H, W) float in [-1, 1] -> (B, H, W, 3) uint8."""
+    x = images.detach().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
+    return x.permute(0, 2, 3, 1).cpu().numpy()
+
+
+def from_uint8(images: np.ndarray | torch.Tensor, device: torch.device | str = "cpu") -> torch.Tensor:
+    """(N, H, W, 3) uint8 -> (N, 3, H, W) uint8 view on the device (channels_last memory, no copy on CPU)."""
+    t = torch.as_tensor(np.ascontiguousarray(images)) if isinstance(images, np.ndarray) else images
+    return t.to(device).permute(0, 3, 1, 2)
+
+
+def noise(n: int, z_dim: int, seed: int) -> torch.Tensor:
+    """Standard normal z (n, z_dim), the same for a seed on every device."""
+    g = torch.Generator().manual_seed(int(seed))
+    return torch.randn(n, z_dim, generator=g)
+
+
+@torch.no_grad()
+def generate(generator: nn.Module, n: int, seed: int = 0, labels=None, batch_size: int = 256) -> np.ndarray:
+    """n images (n, H, W, 3) uint8 from z drawn with `seed`, in eval mode (BatchNorm's running stats).
+
+    For a conditional generator, labels is a class index or a sequence of n of them;
+    None cycles through the classes (0, 1, 2, 0, ...).
+    """
+    device = next(generator.parameters()).device
+    z = noise(n, generator.z_dim, seed)
+    y = None
+    if generator.n_classes:
+        if labels is None:
+            y = torch.arange(n) % generator.n_classes
+        else:
+            y = torch.as_tensor(labels, dtype=torch.int64).reshape(-1)
+            y = y.expand(n) if y.numel() == 1 else y
+            if len(y) != n or y.min() < 0 or y.max() >= generator.n_classes:
+                raise UserError(f"labels must be {n} class numbers from 0 to {generator.n_classes - 1}")
+    was_training = generator.training
+    generator.eval()
+    try:
+        out = []
+        for i in range(0, n, batch_size):
+            zi = z[i:i + batch_size].to(device)
+            yi = y[i:i + batch_size].to(device) if y is not None else None
+            out.append(to_uint8(generator(zi, yi)))
+    finally:
+        generator.train(was_training)
+    if not out:
+        s = generator.image_size
+        return np.zeros((0, s, s, 3), np.uint8)
+    return np.concatenate(out)
+
+
+def image_grid(images: np.ndarray, ncols: int, pad: int = 2, fill: int = 0) -> np.ndarray:
+    """(n, H, W, 3) uint8 -> one (rows*(H+pad)+pad, ncols*(W+pad)+pad, 3) uint8 image, row by row."""
+    images = np.asarray(images)
+    n, h, w, c = images.shape
+    ncols = max(1, min(int(ncols), max(n, 1)))
+    nrows = max(1, -(-n // ncols))
+    grid = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad, c), fill, np.uint8)
+    for i in range(n):
+        r, col = divmod(i, ncols)
+        y, x = pad + r * (h + pad), pad + col * (w + pad)
+        grid[y:y + h, x:x + w] = images[i]
+    return grid
+
+
+def _adam(params, cfg: GANConfig, device: torch.device) -> torch.optim.Adam:
+    # fused Adam: one kernel over all parameters (CPU since torch 2.4, and CUDA) instead
+    # of a handful of small ops per parameter tensor.
+    return torch.optim.Adam(params, lr=cfg.lr, betas=tuple(cfg.betas), fused=device.type in ("cpu", "cuda"))
+
+
+# -- the tasks -----------------------------------------------------------------------------
+
+class GANTask(Task):
+    """DCGAN with the BCE loss: the shared step; subclasses swap the two losses."""
+
+    name = "gan"
+    Config = GANConfig
+    chart_metrics = ("loss_g", "loss_d")
+    n_classes: ClassVar[int] = 0
+    grid_shape: ClassVar[tuple[int, int]] = (4, 4)      # rows, columns of the live sample grid
+    title: ClassVar[str] = "GAN"
+
+    def __init__(self, config: GANConfig, device: torch.device, data=None):
+        """data: a GalaxySet to train on; by default the rendered set the config names."""
+        super().__init__(config, device)
+        device = torch.device(device)
+        self.device = device
+        # channels_last helps the CPU's oneDNN convolutions (DESIGN §4); on CUDA it would
+        # matter only with tensor cores, so keep the default there.
+        self.memory_format = torch.channels_last if device.type == "cpu" else torch.contiguous_format
+        mods = self.build_modules(config)
+        self.generator = mods["generator"].to(device, memory_format=self.memory_format)
+        self.critic = mods["critic"].to(device, memory_format=self.memory_format)
+        self.opt_g = _adam(self.generator.parameters(), config, device)
+        self.opt_d = _adam(self.critic.parameters(), config, device)
+        self._critic_params = list(self.critic.parameters())
+        # one generator for batches, noise and penalty epsilons; its state is checkpointed
+        self.rng = torch.Generator(device=device)
+        self.rng.manual_seed(int(config.seed))
+
+        if data is None:
+            from autoenc.data.galaxies import rendered_set
+            data = rendered_set(config.n_images, config.image_size, config.data_seed)
+        if data.images.shape[1:] != (config.image_size, config.image_size, 3):
+            raise UserError(f"training images are {data.images.shape[1]} px, the config says {config.image_size}")
+        self.class_names = tuple(data.class_names)
+        # (N, 3, S, S) uint8, 4x smaller than floats; batches are gathered, then mapped to [-1, 1]
+        self.images = from_uint8(data.images, device)
+        self.labels = torch.as_tensor(np.asarray(data.labels), dtype=torch.int64).to(device)
+        if self.n_classes and len(self.labels) and int(self.labels.max()) >= self.n_classes:
+            raise UserError(f"the data has labels up to {int(self.labels.max())}; this model knows {self.n_classes} classes")
+
+        rows, cols = self.grid_shape
+        if self.n_classes:
+            # one row per class, the same z in every row: the class alone changes the galaxy
+            self.fixed_z = noise(cols, config.z_dim, config.seed + 1).repeat(rows, 1).to(device)
+            self.fixed_labels = torch.arange(rows).repeat_interleave(cols).to(device)
+        else:
+            self.fixed_z = noise(rows * cols, config.z_dim, config.seed + 1).to(device)
+            self.fixed_labels = None
+
+    # -- Task hooks ---------------------------------------------------------------------------
+    @classmethod
+    def build_modules(cls, config: GANConfig) -> dict[str, nn.Module]:
+        return {
+            "generator": build_generator(config.image_size, config.ngf, config.z_dim, cls.n_classes),
+            "critic": build_critic(config.image_size, config.ndf, config.critic_norm, cls.n_classes),
+        }
+
+    def modules(self) -> dict[str, nn.Module]:
+        return {"generator": self.generator, "critic": self.critic}
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"g": self.opt_g, "d": self.opt_d}
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """Generator steps per pass over the data (each step reads n_critic real batches)."""
+        return max(1, len(self.images) // (self.config.batch_size * self.config.n_critic))
+
+    @classmethod
+    def pretrain_plan(cls) -> list[PretrainItem]:
+        """The shipped 64 px weights: G + D with ngf = ndf = 32 is about 7 MB per file."""
+        return [PretrainItem(file=f"{cls.name}-64.safetensors",
+                             settings={"image_size": 64, "ngf": 32, "ndf": 32, "n_images": 12_000,
+                                       "steps": cls._pretrain_steps, "checkpoint_every": 500},
+                             max_seconds=cls._pretrain_seconds)]
+
+    _pretrain_steps: ClassVar[int] = 6000          # DESIGN §4: ~0.4 s each at 64 px on 2 cores
+    _pretrain_seconds: ClassVar[float] = 2400.0
+
+    def train_step(self, step: int) -> dict[str, float]:
+        """n_critic critic updates, then one generator update; the critic's parts are averaged."""
+        n = self.config.n_critic
+        critic_sums: dict[str, torch.Tensor] = {}
+        for i in range(n):
+            # Only the last fake needs its graph: the generator update reuses it.
+            parts, fake, fake_labels = self.critic_step(keep_fake_graph=i == n - 1)
+            for k, v in parts.items():
+                critic_sums[k] = critic_sums[k] + v if k in critic_sums else v
+        parts_g = self.generator_step(fake, fake_labels)
+        names = list(critic_sums) + list(parts_g)
+        values = [v / n for v in critic_sums.values()] + list(parts_g.values())
+        return dict(zip(names, torch.stack(values).tolist()))      # one device -> host read
+
+    def critic_step(self, keep_fake_graph: bool = False):
+        """One critic update on a fresh real batch and fake batch.
+
+        Returns (parts, fake, fake_labels): the logged parts (detached tensors) and the fake
+        batch, which carries the generator's graph when keep_fake_graph is set.
+        """
+        self.critic.requires_grad_(True)
+        real, real_labels = self.real_batch()
+        z, fake_labels = self.latent_batch()
+        with torch.set_grad_enabled(keep_fake_graph):
+            fake = self.generator(z, fake_labels)
+        parts = self.critic_loss(real, real_labels, fake.detach(), fake_labels)
+        self.opt_d.zero_grad(set_to_none=True)
+        # inputs=: only the critic's weights; a penalty's input tensors need no gradient
+        parts.pop("loss").backward(inputs=self._critic_params)
+        self.opt_d.step()
+        return parts, fake, fake_labels
+
+    def generator_step(self, fake: torch.Tensor | None = None, fake_labels: torch.Tensor | None = None) -> losses.Parts:
+        """One generator update on `fake` (run G on fresh noise if None or without a graph)."""
+        if fake is None or not fake.requires_grad:
+            z, fake_labels = self.latent_batch()
+            fake = self.generator(z, fake_labels)
+        # Gradients flow through the critic to the fake images, but its weights need none.
+        self.critic.requires_grad_(False)
+        try:
+            parts = self.generator_loss(fake, fake_labels)
+            self.opt_g.zero_grad(set_to_none=True)
+            parts.pop("loss").backward()
+            self.opt_g.step()
+        finally:
+            self.critic.requires_grad_(True)
+        return parts
+
+    @torch.no_grad()
+    def snapshot(self, step: int) -> dict[str, np.ndarray]:
+        """{"grid": (H, W, 3) uint8} of the fixed z (one row per class for acGAN), eval mode."""
+        self.generator.eval()
+        try:
+            images = to_uint8(self.generator(self.fixed_z, self.fixed_labels))
+        finally:
+            self.generator.train()
+        return {"grid": image_grid(images, self.grid_shape[1])}
+
+    def extra_tensors(self) -> dict[str, torch.Tensor]:
+        out = {"fixed_z": self.fixed_z, "rng_state": self.rng.get_state()}
+        if self.fixed_labels is not None:
+            out["fixed_labels"] = self.fixed_labels
+        return out
+
+    def load_extra_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        if "fixed_z" in tensors:
+            self.fixed_z = tensors["fixed_z"].to(self.device, torch.float32)
+        if "fixed_labels" in tensors and self.n_classes:
+            self.fixed_labels = tensors["fixed_labels"].to(self.device, torch.int64)
+        if "rng_state" in tensors:
+            try:
+                self.rng.set_state(tensors["rng_state"].cpu().to(torch.uint8))
+            except RuntimeError:    # saved on another device type: its state does not fit here
+                pass
+
+    # -- batches ------------------------------------------------------------------------------
+    def real_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Real images (B, 3, S, S) float in [-1, 1] and their labels (B,), drawn with replacement."""
+        idx = torch.randint(len(self.images), (self.config.batch_size,), generator=self.rng, device=self.device)
+        x = self.images[idx].to(torch.float32, memory_format=self.memory_format)
+        return x.mul_(2 / 255).sub_(1), self.labels[idx]
+
+    def latent_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """z (B, z_dim) and, for acGAN, uniformly drawn classes (B,)."""
+        b = self.config.batch_size
+        z = torch.randn(b, self.config.z_dim, generator=self.rng, device=self.device)
+        y = torch.randint(self.n_classes, (b,), generator=self.rng, device=self.device) if self.n_classes else None
+        return z, y
+
+    def critic_scores(self, real: torch.Tensor, fake: torch.Tensor):
+        """D(real), D(fake). BatchNorm sees real and fake as separate batches (DCGAN's
+        practice: a mixed batch's statistics would tell D which half is fake); a
+        per-sample critic takes them as one batch, which runs faster."""
+        if self.critic.norm == "batch":
+            return self.critic(real), self.critic(fake)
+        out = self.critic(torch.cat([real, fake]))
+        b = len(real)
+        if isinstance(out, tuple):
+            return tuple(o[:b] for o in out), tuple(o[b:] for o in out)
+        return out[:b], out[b:]
+
+    # -- the two losses a variant defines -----------------------------------------------------
+    def critic_loss(self, real, real_labels, fake, fake_labels) -> losses.Parts:
+        real_logits, fake_logits = self.critic_scores(real, fake)
+        return losses.bce_critic_loss(real_logits, fake_logits)
+
+    def generator_loss(self, fake, fake_labels) -> losses.Parts:
+        return losses.bce_generator_loss(self.critic(fake))
+
+
+class ACGANTask(GANTask):
+    """Auxiliary-classifier GAN (Odena et al. 2017) on the three galaxy classes."""
+
+    name = "acgan"
+    Config = ACGANConfig
+    chart_metrics = ("loss_g", "loss_d", "class_loss_real")
+    n_classes = N_CLASSES
+    grid_shape = (N_CLASSES, 6)
+    title = "acGAN"
+
+    def critic_loss(self, real, real_labels, fake, fake_labels) -> losses.Parts:
+        (real_logits, real_cls), (fake_logits, fake_cls) = self.critic_scores(real, fake)
+        return losses.acgan_critic_loss(real_logits, real_cls, real_labels, fake_logits, fake_cls, fake_labels)
+
+    def generator_loss(self, fake, fake_labels) -> losses.Parts:
+        logits, cls = self.critic(fake)
+        return losses.acgan_generator_loss(logits, cls, fake_labels)
+
+
+class WGANGPTask(GANTask):
+    """WGAN with gradient penalty (Gulrajani et al. 2017)."""
+
+    name = "wgan-gp"
+    Config = WGANGPConfig
+    chart_metrics = ("loss_g", "loss_d", "wasserstein")
+    title = "WGAN-GP"
+    _pretrain_steps = 1500                         # 5 critic steps each: ~3 s at 64 px (DESIGN §4)
+    _pretrain_seconds = 3000.0
+
+    def critic_loss(self, real, real_labels, fake, fake_labels) -> losses.Parts:
+        real_scores, fake_scores = self.critic_scores(real, fake)
+        penalty = losses.gradient_penalty(self.critic, real, fake, self.config.gp_lambda, self.rng)
+        return losses.wgan_gp_critic_loss(real_scores, fake_scores, penalty)
+
+    def generator_loss(self, fake, fake_labels) -> losses.Parts:
+        return losses.wasserstein_generator_loss(self.critic(fake))
+
+
+class WGANDivTask(WGANGPTask):
+    """WGAN-div (Wu et al. 2018): a penalty on |grad D|^p at real and fake samples, no target norm."""
+
+    name = "wgan-div"
+    Config = WGANDivConfig
+    title = "WGAN-div"
+
+    def critic_loss(self, real, real_labels, fake, fake_labels) -> losses.Parts:
+        # One pass over real and fake gives both the scores and the gradients the penalty needs.
+        b, cfg = len(real), self.config
+        norms, scores = losses.input_gradient_norms(self.critic, torch.cat([real, fake]), power=cfg.div_p)
+        penalty = losses.divergence_penalty(norms[:b], norms[b:], cfg.div_k, cfg.div_p)
+        return losses.wgan_div_critic_loss(scores[:b], scores[b:], penalty)
+
+
+TASKS: dict[str, type[GANTask]] = {t.name: t for t in (GANTask, ACGANTask, WGANGPTask, WGANDivTask)}
+
+
+# -- benchmark: the same nets trained the way GAN examples usually write it ------------------
+
+class ReferenceLoop:
+    """A plain GAN loop, as pytorch/examples dcgan (GAN) and PyTorch-GAN (acGAN, WGAN-GP,
+    WGAN-div) write it: the yardstick for `benchmarks()`, never used for training.
+
+    Same nets, same losses and the same math as the tasks; the habits that cost time are
+    the usual ones: a DataLoader-like numpy -> tensor copy and scaling of every batch,
+    Adam with its per-parameter loop, NCHW memory, the generator run with autograd in
+    every critic step, the critic's weights collecting gradients in the generator step,
+    a `.item()` per logged loss, and for the WGANs (as PyTorch-GAN writes them) the fake
+    batch not detached in the critic step (the backward pass also runs through G, whose
+    gradients are then zeroed) and G run again for the generator step.
+    """
+
+    def __init__(self, kind: str, config: GANConfig, images: np.ndarray, labels: np.ndarray):
+        self.kind, self.cfg = kind, config
+        mods = TASKS[kind].build_modules(config)
+        self.G, self.D = mods["generator"], mods["critic"]
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=config.lr, betas=tuple(config.betas))
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=config.lr, betas=tuple(config.betas))
+        self.images, self.labels = images, labels
+        self.np_rng = np.random.default_rng(config.seed)
+        self.bce = nn.BCEWithLogitsLoss()
+        self.ce = nn.CrossEntropyLoss()
+
+    def batch(self):
+        idx = self.np_rng.integers(0, len(self.images), self.cfg.batch_size)
+        x = torch.from_numpy(self.images[idx]).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+        return x.contiguous(), torch.from_numpy(self.labels[idx])
+
+    def step(self) -> dict[str, float]:
+        cfg, G, D, b = self.cfg, self.G, self.D, self.cfg.batch_size
+        ones, zeros = torch.ones(b), torch.zeros(b)
+        log = {}
+        for _ in range(cfg.n_critic):
+            real, y = self.batch()
+            z = torch.randn(b, cfg.z_dim)
+            gen_y = torch.randint(0, N_CLASSES, (b,))
+            self.opt_d.zero_grad()
+            if self.kind == "gan":
+                fake = G(z)
+                err_real = self.bce(D(real), ones)
+                err_real.backward()
+                err_fake = self.bce(D(fake.detach()), zeros)
+                err_fake.backward()
+                log["loss_d"] = err_real.item() + err_fake.item()
+            elif self.kind == "acgan":
+                fake = G(z, gen_y)
+                real_v, real_c = D(real)
+                fake_v, fake_c = D(fake.detach())
+                d_loss = (self.bce(real_v, ones) + self.ce(real_c, y) + self.bce(fake_v, zeros) + self.ce(fake_c, gen_y))
+                d_loss.backward()
+                log["loss_d"] = d_loss.item()
+            elif self.kind == "wgan-gp":
+                fake = G(z)
+                alpha = torch.rand(b, 1, 1, 1)
+                interp = (alpha * real + (1 - alpha) * fake.detach()).requires_grad_(True)
+                d_interp = D(interp)
+                grads = torch.autograd.grad(outputs=d_interp, inputs=interp, grad_outputs=torch.ones_like(d_interp),
+                                            create_graph=True, retain_graph=True, only_inputs=True)[0]
+                gp = ((grads.reshape(b, -1).norm(2, dim=1) - 1) ** 2).mean()
+                d_loss = -D(real).mean() + D(fake).mean() + cfg.gp_lambda * gp
+                d_loss.backward()
+                log["loss_d"] = d_loss.item()
+            else:  # wgan-div
+                real.requires_grad_(True)
+                fake = G(z)
+                real_v, fake_v = D(real), D(fake)
+                real_grad = torch.autograd.grad(real_v, real, torch.ones_like(real_v), create_graph=True,
+                                                retain_graph=True, only_inputs=True)[0]
+                fake_grad = torch.autograd.grad(fake_v, fake, torch.ones_like(fake_v), create_graph=True,
+                                                retain_graph=True, only_inputs=True)[0]
+                p = cfg.div_p
+                real_norm = real_grad.reshape(b, -1).pow(2).sum(1) ** (p / 2)
+                fake_norm = fake_grad.reshape(b, -1).pow(2).sum(1) ** (p / 2)
+                div = torch.mean(real_norm + fake_norm) * cfg.div_k / 2
+                d_loss = -real_v.mean() + fake_v.mean() + div
+                d_loss.backward()
+                log["loss_d"] = d_loss.item()
+            self.opt_d.step()
+        self.opt_g.zero_grad()
+        if self.kind == "gan":
+            g_loss = self.bce(D(fake), ones)
+        elif self.kind == "acgan":
+            v, c = D(fake)
+            g_loss = self.bce(v, ones) + self.ce(c, gen_y)
+        else:
+            g_loss = -D(G(torch.randn(b, cfg.z_dim))).mean()
+        g_loss.backward()
+        self.opt_g.step()
+        log["loss_g"] = g_loss.item()
+        return log
+
+
+def _fake_galaxies(n: int, size: int, seed: int = 0):
+    """Random images for timing: the step's cost does not depend on what the pixels show."""
+    from autoenc.data.galaxies import GalaxySet
+    rng = np.random.default_rng(seed)
+    return GalaxySet(images=rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8),
+                     labels=rng.integers(0, N_CLASSES, n).astype(np.int64))
+
+
+# generator steps timed per model and size (after one warm-up step each): ~90 s in all on 2 cores
+TIMED_STEPS = {32: {"gan": 6, "acgan": 6, "wgan-gp": 3, "wgan-div": 3},
+               64: {"gan": 4, "acgan": 4, "wgan-gp": 2, "wgan-div": 2}}
+
+
+def benchmarks(sizes: tuple[int, ...] = (32, 64)) -> Iterator:
+    """gan.steps_per_s.<model>.<px> and gan.speedup_vs_reference.<model>.<px> (target 1.5).
+
+    Generator steps (each with its n_critic critic steps) at the default settings, batch
+    64, ngf = ndf = 32, with torch's current thread count. The task's step and the
+    reference's step alternate (ABAB...), so a load that comes and goes hits both alike;
+    each figure is the median over the timed steps, after one warm-up step each.
+    """
+    from autoenc.bench import Record
+    cpu = torch.device("cpu")
+    for px in sizes:
+        data = _fake_galaxies(256, px)
+        for kind, cls in TASKS.items():
+            torch.manual_seed(0)
+            cfg = cls.Config(image_size=px)
+            task = cls(cfg, cpu, data=data)
+            ref = ReferenceLoop(kind, cfg, data.images, data.labels)
+            ours, theirs = [], []
+            for i in range(1 + TIMED_STEPS.get(px, TIMED_STEPS[64])[kind]):
+                t0 = time.perf_counter()
+                task.train_step(i + 1)
+                t1 = time.perf_counter()
+                ref.step()
+                t2 = time.perf_counter()
+                if i:
+                    ours.append(t1 - t0)
+                    theirs.append(t2 - t1)
+            t_ours, t_ref = statistics.median(ours), statistics.median(theirs)
+            yield Record(f"gan.steps_per_s.{kind}.{px}", 1.0 / t_ours, "steps/s")
+            yield Record(f"gan.speedup_vs_reference.{kind}.{px}", t_ref / t_ours, "x", target=1.5)

@@ -1,0 +1,294 @@
+"""GAN nets, configs and the shared training step, on tiny nets and a toy galaxy set."""
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from autoenc.data.galaxies import GalaxySet
+from autoenc.errors import UserError
+from autoenc.models.gan import (ConditionalCritic, ConditionalGenerator, Critic, Generator, build_critic,
+                                build_generator, count_parameters)
+from autoenc.runs.checkpoint import load_checkpoint, save_checkpoint
+from autoenc.train.gan import (ACGANTask, GANConfig, GANTask, TASKS, WGANDivTask, WGANGPTask, generate,
+                               image_grid)
+from autoenc.train.task import config_from_dict, config_to_dict
+
+torch.set_num_threads(1)
+CPU = torch.device("cpu")
+TINY = {"ngf": 8, "ndf": 8, "batch_size": 16, "image_size": 32}
+
+
+def toy_galaxies(n=48, size=32, seed=0) -> GalaxySet:
+    """A bright blob whose colour tells the class (0 red, 1 green, 2 blue), on noise."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 3
+    yy, xx = np.mgrid[:size, :size]
+    blob = np.exp(-((yy - size / 2) ** 2 + (xx - size / 2) ** 2) / (2 * (size / 6) ** 2))
+    images = rng.normal(20, 8, (n, size, size, 3))
+    for i, c in enumerate(labels):
+        images[i, :, :, c] += 200 * blob
+    return GalaxySet(images=np.clip(images, 0, 255).astype(np.uint8), labels=labels.astype(np.int64))
+
+
+def make_task(cls, seed=0, data=None, **settings):
+    cfg = config_from_dict(cls.Config, {**TINY, "seed": seed, **settings})
+    torch.manual_seed(seed)
+    return cls(cfg, CPU, data=data if data is not None else toy_galaxies())
+
+
+# -- nets -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("size", [32, 64, 128])
+def test_shapes_and_range_at_every_size(size):
+    z = torch.randn(3, 100)
+    g = Generator(size, ngf=8)
+    x = g(z)
+    assert x.shape == (3, 3, size, size) and x.dtype == torch.float32
+    assert x.min() >= -1 and x.max() <= 1
+    for norm in ("batch", "layer", "instance", "none"):
+        assert Critic(size, ndf=8, norm=norm)(x).shape == (3,)
+    cg = ConditionalGenerator(size, ngf=8)
+    assert cg(z, torch.tensor([0, 1, 2])).shape == (3, 3, size, size)
+    logits, classes = ConditionalCritic(size, ndf=8)(x)
+    assert logits.shape == (3,) and classes.shape == (3, 3)
+
+
+def test_channels_last_gives_the_same_numbers():
+    torch.manual_seed(0)
+    g, d = Generator(32, 8), Critic(32, 8, "layer")
+    z = torch.randn(4, 100)
+    want = d(g(z))
+    g.to(memory_format=torch.channels_last)
+    d.to(memory_format=torch.channels_last)
+    assert torch.allclose(d(g(z)), want, atol=1e-5)
+
+
+def test_dcgan_initialisation():
+    torch.manual_seed(0)
+    g, d = Generator(64, 32), Critic(64, 32, "batch")
+    convs = [m.weight for m in [*g.modules(), *d.modules()] if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    w = torch.cat([c.flatten() for c in convs])
+    assert abs(w.mean().item()) < 1e-3 and w.std().item() == pytest.approx(0.02, rel=0.05)
+    bn = torch.cat([m.weight for m in g.modules() if isinstance(m, nn.BatchNorm2d)])
+    assert bn.mean().item() == pytest.approx(1.0, abs=0.01) and bn.std().item() == pytest.approx(0.02, rel=0.2)
+
+
+@pytest.mark.parametrize("norm", ["layer", "instance", "none"])
+def test_wgan_critics_have_no_batchnorm_and_treat_samples_alone(norm):
+    torch.manual_seed(0)
+    d = Critic(32, 8, norm)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in d.modules())
+    x = torch.randn(4, 3, 32, 32)
+    assert torch.allclose(d(x)[:2], d(x[:2]), atol=1e-6)      # a sample's score ignores the batch
+
+
+def test_64px_nets_stay_a_few_megabytes():
+    g, d = build_generator(64, 32), build_critic(64, 32, "layer")
+    assert count_parameters(g) == 1_100_224                     # 4.4 MB float32
+    assert (count_parameters(g) + count_parameters(d)) * 4 < 8e6
+
+
+def test_bad_size_and_norm_are_refused():
+    with pytest.raises(ValueError, match="image_size"):
+        Generator(48)
+    with pytest.raises(ValueError, match="norm"):
+        Critic(32, norm="spectral")
+
+
+# -- configs ----------------------------------------------------------------------------------
+
+def test_configs_have_per_model_defaults_and_round_trip():
+    gan, wgp, wdiv, ac = GANTask.Config(), WGANGPTask.Config(), WGANDivTask.Config(), ACGANTask.Config()
+    assert (gan.n_critic, gan.lr, gan.betas, gan.critic_norm) == (1, 2e-4, (0.5, 0.999), "batch")
+    assert (ac.n_critic, ac.critic_norm) == (1, "batch")
+    for w in (wgp, wdiv):
+        assert (w.n_critic, w.lr, w.betas, w.critic_norm) == (5, 1e-4, (0.0, 0.9), "layer")
+    assert wgp.gp_lambda == 10 and (wdiv.div_k, wdiv.div_p) == (2, 6)
+    assert gan.image_size == 32 and gan.z_dim == 100 and gan.batch_size == 64
+    assert not hasattr(gan, "gp_lambda")                          # each page shows only its own settings
+    for cls in TASKS.values():
+        cfg = cls.Config(image_size=64)
+        assert config_from_dict(cls.Config, config_to_dict(cfg)) == cfg
+
+
+def test_configs_refuse_bad_values():
+    with pytest.raises(UserError, match="BatchNorm"):
+        config_from_dict(WGANGPTask.Config, {"critic_norm": "batch"})
+    with pytest.raises(UserError, match="image_size"):
+        config_from_dict(GANConfig, {"image_size": 48})
+    with pytest.raises(UserError, match="betas"):
+        config_from_dict(GANConfig, {"betas": "0.5,1.5"})
+
+
+def test_pretrain_plan_is_64px_and_valid():
+    for name, cls in TASKS.items():
+        (item,) = cls.pretrain_plan()
+        assert item.file == f"{name}-64.safetensors"
+        cfg = config_from_dict(cls.Config, item.settings)
+        assert cfg.image_size == 64 and cfg.ngf == 32 and item.max_seconds
+
+
+# -- the training step --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", list(TASKS))
+def test_one_step_does_n_critic_critic_updates_then_one_generator_update(name):
+    task = make_task(TASKS[name], n_critic=3)
+    out = task.train_step(1)
+    assert set(task.chart_metrics) <= set(out) and {"loss_d", "loss_g"} <= set(out)
+    assert all(isinstance(v, float) and np.isfinite(v) for v in out.values())
+    d_steps = {int(s["step"]) for s in task.opt_d.state.values()}
+    g_steps = {int(s["step"]) for s in task.opt_g.state.values()}
+    assert d_steps == {3} and g_steps == {1}
+    assert all(p.requires_grad for p in task.critic.parameters())
+
+
+def test_generator_step_leaves_the_critic_untouched():
+    task = make_task(WGANGPTask)
+    _, fake, labels = task.critic_step(keep_fake_graph=True)
+    grads = [p.grad.clone() for p in task.critic.parameters()]
+    weights = [p.detach().clone() for p in task.critic.parameters()]
+    g_before = [p.detach().clone() for p in task.generator.parameters()]
+    task.generator_step(fake, labels)
+    assert all(torch.equal(a, p.grad) for a, p in zip(grads, task.critic.parameters()))
+    assert all(torch.equal(a, p) for a, p in zip(weights, task.critic.parameters()))
+    assert any(not torch.equal(a, p) for a, p in zip(g_before, task.generator.parameters()))
+
+
+@pytest.mark.parametrize("name", ["gan", "wgan-gp", "wgan-div"])
+def test_training_only_the_critic_lowers_its_loss(name):
+    task = make_task(TASKS[name], lr=5e-4)
+    g_before = [p.detach().clone() for p in task.generator.parameters()]
+    loss = [task.critic_step()[0]["loss_d"].item() for _ in range(20)]
+    assert np.mean(loss[-4:]) < np.mean(loss[:4]) - 0.05 * abs(np.mean(loss[:4])), loss
+    assert all(torch.equal(a, p) for a, p in zip(g_before, task.generator.parameters()))
+
+
+def test_acgan_learns_the_classes_of_real_images():
+    task = make_task(ACGANTask, lr=5e-4)
+    out = [task.train_step(i + 1) for i in range(25)]
+    ce = [o["class_loss_real"] for o in out]
+    assert ce[0] == pytest.approx(np.log(3), abs=0.15)            # chance at first
+    assert np.mean(ce[-5:]) < 0.5 * np.mean(ce[:5]), ce
+    assert np.mean([o["class_acc_real"] for o in out[-5:]]) > 0.8
+
+
+def test_batches_follow_the_seed():
+    a, b, c = make_task(GANTask, seed=3), make_task(GANTask, seed=3), make_task(GANTask, seed=4)
+    ra, la = a.real_batch()
+    rb, lb = b.real_batch()
+    rc, _ = c.real_batch()
+    assert torch.equal(ra, rb) and torch.equal(la, lb) and not torch.equal(ra, rc)
+    assert ra.shape == (16, 3, 32, 32) and -1 <= ra.min() and ra.max() <= 1
+
+
+@pytest.mark.parametrize("cls", [ACGANTask, WGANGPTask])
+def test_state_round_trip_resumes_the_same_run(cls, tmp_path):
+    a = make_task(cls, seed=1)
+    a.train_step(1)
+    path = tmp_path / "c.safetensors"
+    save_checkpoint(path, a.state_tensors(), {"model": cls.name, "config": config_to_dict(a.config), "step": 1})
+    tensors, _ = load_checkpoint(path, expect_model=cls.name)
+    assert "extra.fixed_z" in tensors and "extra.rng_state" in tensors
+    b = make_task(cls, seed=1)
+    b.fixed_z = torch.zeros_like(b.fixed_z)
+    b.rng.manual_seed(99)
+    b.load_state_tensors(tensors)
+    assert torch.equal(a.fixed_z, b.fixed_z)
+    if cls.n_classes:
+        assert torch.equal(a.fixed_labels, b.fixed_labels)
+    assert a.train_step(2) == b.train_step(2)                     # same weights, optimiser, RNG
+    assert np.array_equal(a.snapshot(2)["grid"], b.snapshot(2)["grid"])
+
+
+def test_snapshot_grids_and_the_fixed_noise():
+    gan = make_task(GANTask)
+    grid = gan.snapshot(0)["grid"]
+    assert grid.shape == (4 * 34 + 2, 4 * 34 + 2, 3) and grid.dtype == np.uint8
+    ac = make_task(ACGANTask)
+    assert ac.snapshot(0)["grid"].shape == (3 * 34 + 2, 6 * 34 + 2, 3)
+    z = ac.fixed_z.reshape(3, 6, -1)
+    assert torch.equal(z[0], z[1]) and torch.equal(z[0], z[2])    # one z per column, every class
+    assert ac.fixed_labels.tolist() == [0] * 6 + [1] * 6 + [2] * 6
+    assert gan.generator.training                                 # back in training mode
+
+
+def test_trains_through_the_loop_and_reloads(tmp_path):
+    from autoenc.runs.store import RunStore
+    from autoenc.train.loop import train
+    store = RunStore(tmp_path)
+    task = make_task(WGANDivTask, n_critic=2)
+    run_id = store.create_run(task.name, config_to_dict(task.config), total_steps=3)
+    outcome = train(task, store, run_id, total_steps=3)
+    assert outcome.status == "finished" and outcome.step == 3
+    step, grid = store.latest_sample(run_id, "grid")
+    assert step == 3 and grid.shape == (138, 138, 3)
+    tensors, meta = load_checkpoint(store.checkpoint_path(run_id), expect_model="wgan-div")
+    fresh = WGANDivTask.build_modules(config_from_dict(WGANDivTask.Config, meta["config"]))
+    fresh["generator"].load_state_dict({k[len("model.generator."):]: v for k, v in tensors.items()
+                                        if k.startswith("model.generator.")})
+    assert np.array_equal(generate(fresh["generator"], 4, seed=1), generate(task.generator, 4, seed=1))
+
+
+def test_default_data_is_the_rendered_set(monkeypatch):
+    import autoenc.data.galaxies as galaxies
+    calls = []
+
+    def fake_rendered_set(n, size, seed, settings=None):
+        calls.append((n, size, seed))
+        return toy_galaxies(n, size)
+    monkeypatch.setattr(galaxies, "rendered_set", fake_rendered_set)
+    cfg = config_from_dict(GANConfig, {**TINY, "n_images": 30, "data_seed": 5})
+    task = GANTask(cfg, CPU)
+    assert calls == [(30, 32, 5)] and task.images.shape == (30, 3, 32, 32)
+    with pytest.raises(UserError, match="px"):
+        GANTask(cfg, CPU, data=toy_galaxies(size=64))
+
+
+# -- inference helpers ----------------------------------------------------------------------------
+
+def test_generate_is_seeded_uint8_and_keeps_the_mode():
+    torch.manual_seed(0)
+    g = Generator(32, 8)
+    a, b, c = generate(g, 5, seed=1), generate(g, 5, seed=1), generate(g, 5, seed=2)
+    assert a.shape == (5, 32, 32, 3) and a.dtype == np.uint8
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    assert g.training
+    assert np.array_equal(generate(g, 5, seed=1, batch_size=2), a)
+
+
+def test_generate_conditional_labels():
+    torch.manual_seed(0)
+    g = ConditionalGenerator(32, 8)
+    cycled = generate(g, 6, seed=0)
+    explicit = generate(g, 6, seed=0, labels=[0, 1, 2, 0, 1, 2])
+    assert np.array_equal(cycled, explicit)
+    assert not np.array_equal(generate(g, 6, seed=0, labels=1), explicit)
+    with pytest.raises(UserError, match="class"):
+        generate(g, 2, seed=0, labels=[0, 3])
+
+
+def test_image_grid_layout():
+    imgs = np.stack([np.full((2, 3, 3), 10 * (i + 1), np.uint8) for i in range(5)])
+    grid = image_grid(imgs, ncols=2, pad=1)
+    assert grid.shape == (3 * 3 + 1, 2 * 4 + 1, 3)
+    assert (grid[1:3, 1:4] == 10).all() and (grid[1:3, 5:8] == 20).all()
+    assert (grid[7:9, 1:4] == 50).all() and (grid[7:9, 5:8] == 0).all()   # empty cell stays fill
+    assert (grid[0] == 0).all()
+
+
+def test_a_weights_only_file_rebuilds_for_inference(tmp_path, monkeypatch):
+    """What `pretrain` ships (weights + extras, no optimiser) and `load_trained` reads."""
+    from autoenc import registry
+    from autoenc.train.pretrain import load_trained
+    monkeypatch.setitem(registry.MODELS, "acgan", registry.ModelSpec(
+        "acgan", "acGAN", "", "autoenc.train.gan:ACGANTask", "pages/gan.py", ("acgan-64.safetensors",)))
+    task = make_task(ACGANTask)
+    task.train_step(1)
+    weights = {k: v for k, v in task.state_tensors(with_optimizer=False).items()}
+    path = tmp_path / "acgan-32.safetensors"
+    save_checkpoint(path, weights, {"model": "acgan", "config": config_to_dict(task.config), "step": 1})
+    trained = load_trained(path, "acgan")
+    assert trained.config == task.config and torch.equal(trained.extra["fixed_z"], task.fixed_z)
+    g = trained.modules["generator"]
+    assert not g.training
+    assert np.array_equal(generate(g, 6, seed=3, labels=2), generate(task.generator, 6, seed=3, labels=2))

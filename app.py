@@ -53,4 +53,7 @@ def build_navigation():
     return st.navigation({"Models": models, "Tools": tools})
 
 
-build_navigation().run()
+navigation = build_navigation()
+if route_to := st.session_state.pop("_route_to", None):  # see pages.ui.page_setup
+    st.switch_page(route_to)
+navigation.run()

@@ -5,8 +5,9 @@ import streamlit as st
 from autoenc.errors import UserError
 from autoenc.registry import MODELS
 from autoenc.runs import launcher
-from pages.ui import POLL_SECONDS, elapsed, get_store
+from pages.ui import page_setup, POLL_SECONDS, elapsed, get_store
 
+page_setup(__file__)
 st.title("Runs")
 store = get_store()
 if store is None:

@@ -21,6 +21,19 @@ STATUS_COLOUR = {"queued": "gray", "running": "green", "stopped": "orange", "fin
                  "failed": "red", "interrupted": "violet"}
 
 
+def page_setup(page_file: str) -> None:
+    """Call first in every page script.
+
+    Opened by a deep link on a freshly started server, a page runs under Streamlit's
+    legacy pages/ runner, before app.py's router has ever run (so no wide layout, no
+    titles). Hand over to the router, which then opens the page that was asked for.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+    if PagesManager.uses_pages_directory:
+        st.session_state["_route_to"] = "pages/" + page_file.replace("\\", "/").rsplit("/", 1)[-1]
+        st.switch_page("app.py")
+
+
 @st.cache_resource
 def _store(path: str) -> RunStore:
     return RunStore(home(path))

@@ -1,0 +1,86 @@
+"""Galaxy sets users bring: imported once into the home folder, then used by the image pages.
+
+An upload is written under home/datasets/incoming with a name we choose (never the
+user's path), checked by the loaders, and stored as a normalised .npz; the original
+bytes are deleted whatever happens. The active set's name is a run-store setting.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from autoenc.data.galaxies import GalaxySet, rendered_set
+from autoenc.data.galaxy_loaders import MAX_FILE_BYTES, load_galaxy_file
+from autoenc.errors import UserError
+from autoenc.runs.checkpoint import atomic_write_bytes
+
+RENDERED = "rendered"
+ALLOWED_SUFFIXES = (".npz", ".zip", ".h5", ".hdf5")
+STORED_SIZE = 128           # imported sets are kept at 128 px; pages resize down
+BROWSE_N = 600              # images in the rendered set the Datasets page browses
+
+
+def datasets_dir(home: Path) -> Path:
+    d = Path(home) / "datasets"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def safe_name(filename: str) -> str:
+    """A file-system-safe data set name from an upload's file name (its stem only)."""
+    stem = Path(str(filename).replace("\\", "/")).name
+    stem = stem.rsplit(".", 1)[0] if "." in stem else stem
+    name = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-")[:60]
+    if not name or name == RENDERED:
+        name = f"upload-{uuid.uuid4().hex[:6]}"
+    return name
+
+
+def import_upload(home: Path, filename: str, data: bytes) -> tuple[str, GalaxySet]:
+    """Check an uploaded galaxy file and store it as a named set; returns (name, set)."""
+    suffix = Path(str(filename)).suffix.lower()
+    if suffix not in ALLOWED_SUFFIXES:
+        raise UserError(f"{Path(str(filename)).name}: unsupported file type; upload one of {', '.join(ALLOWED_SUFFIXES)}")
+    if len(data) > MAX_FILE_BYTES:
+        raise UserError(f"{Path(str(filename)).name} is {len(data) >> 20} MB; the limit is {MAX_FILE_BYTES >> 20} MB")
+    incoming = datasets_dir(home) / "incoming"
+    incoming.mkdir(exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=suffix, dir=incoming)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        gs = load_galaxy_file(tmp, size=STORED_SIZE)
+    except UserError as e:  # name the user's file, not our temporary one
+        raise UserError(str(e).replace(Path(tmp).name, Path(str(filename)).name)) from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    if len(gs) == 0:
+        raise UserError(f"{Path(str(filename)).name} holds no usable images")
+    name = safe_name(filename)
+    import io
+    buf = io.BytesIO()
+    np.savez_compressed(buf, images=gs.images, labels=gs.labels, class_names=np.asarray(gs.class_names))
+    atomic_write_bytes(datasets_dir(home) / f"{name}.npz", buf.getvalue())
+    return name, gs
+
+
+def list_sets(home: Path) -> list[str]:
+    return [RENDERED] + sorted(p.stem for p in datasets_dir(home).glob("*.npz"))
+
+
+def load_set(home: Path, name: str, size: int = 64) -> GalaxySet:
+    """The named set at `size` px: 'rendered' or one imported with import_upload."""
+    if name == RENDERED:
+        return rendered_set(BROWSE_N, size, seed=1)
+    if name not in list_sets(home):
+        raise UserError(f"no galaxy set named {name!r}; known: {', '.join(list_sets(home))}")
+    from autoenc.data.galaxy_loaders import load_npz
+    gs = load_npz(datasets_dir(home) / f"{name}.npz", size=size)
+    gs.source = f"imported: {name}"
+    return gs
+

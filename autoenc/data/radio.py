@@ -14,7 +14,7 @@ import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Sequence
 
 import numpy as np
 from scipy import signal as sps
@@ -150,11 +150,12 @@ def _pulses(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def simulate(n: int, noise: str = "galactic", snr_range: tuple[float, float] = (1.5, 20.0),
-             noise_only_fraction: float = 0.0, rfi: bool = False, seed: int = 0,
-             rng: np.random.Generator | None = None) -> RadioSet:
+             noise_only_fraction: float = 0.0, rfi: bool = False,
+             seed: int | Sequence[int] = 0) -> RadioSet:
     """n traces; SNR = max|clean| / RMS(noise) of each trace, log-uniform over snr_range.
 
-    The same seed gives the same traces. Pass `rng` instead to continue a stream.
+    The same seed gives the same traces; a sequence such as (seed, step) gives
+    independent streams, e.g. fresh traces for every training step.
     """
     if noise not in NOISE_TYPES:
         raise UserError(f"noise must be one of {', '.join(NOISE_TYPES)}, not {noise!r}")
@@ -163,7 +164,7 @@ def simulate(n: int, noise: str = "galactic", snr_range: tuple[float, float] = (
         raise UserError(f"snr range must satisfy 0 < min <= max, not {lo}..{hi}")
     if not 0 <= noise_only_fraction <= 1:
         raise UserError(f"noise_only_fraction must lie in [0, 1], not {noise_only_fraction}")
-    rng = rng if rng is not None else np.random.default_rng(seed)
+    rng = np.random.default_rng(seed)
     make_noise = {"galactic": _galactic, "uniform": _uniform, "cosine": _cosine}[noise]
     noisy = np.empty((n, N_SAMPLES), np.float32)
     clean = np.empty((n, N_SAMPLES), np.float32)
@@ -185,10 +186,10 @@ def simulate(n: int, noise: str = "galactic", snr_range: tuple[float, float] = (
 
 # -- the global [0, 1] map -------------------------------------------------------------
 
-def unit_scale(noisy: np.ndarray, percentile: float = 99.99) -> float:
+def unit_scale(noisy: np.ndarray, percentile: float = 99.999) -> float:
     """A for to_unit: a high percentile of |noisy| over a training set.
 
-    So high that only the very brightest pulses reach the sigmoid's ends; a per-trace
+    So high that only the very brightest pulses reach past the sigmoid's ends; a per-trace
     min-max instead would move the baseline and change the SNR trace by trace.
     """
     a = float(np.percentile(np.abs(noisy), percentile))

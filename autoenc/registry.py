@@ -36,6 +36,12 @@ MODELS: dict[str, ModelSpec] = {
             ("denoiser-galactic.safetensors", "denoiser-uniform.safetensors", "denoiser-cosine.safetensors"),
         ),
         ModelSpec(
+            "vae", "VAE",
+            "Variational autoencoder on galaxy images: reconstructions, latent interpolation with a "
+            "slider, sampling and which latent dimensions carry information.",
+            "autoenc.train.vae:VAETask", "pages/vae.py", ("vae-conv-64.safetensors",),
+        ),
+        ModelSpec(
             "classifier", "Galaxy classifier",
             "A small CNN trained on rendered galaxies: the judge of generated images and the "
             "feature space of the GAN metrics.",

@@ -1,0 +1,185 @@
+"""Variational autoencoders for RGB galaxy thumbnails, and their loss (Kingma & Welling 2014).
+
+Two architectures with the same named steps (as in pytorch/examples/vae):
+    encode(x) -> (mu, logvar)      x: (B, 3, S, S) float in [0, 1]; mu, logvar: (B, latent)
+    reparameterize(mu, logvar) -> z = mu + exp(logvar / 2) * eps,  eps ~ N(0, I)
+    decode(z) -> x_hat             (B, 3, S, S) in [0, 1] (sigmoid)
+    forward(x) -> (x_hat, mu, logvar)
+
+PaperVAE is the seed's MLP: flatten 3*S*S (49,152 at 128 px) -> 500, ReLU, -> mu (50) and
+logvar (50); decoder 50 -> 500, ReLU, -> 3*S*S, sigmoid. 49 M parameters at 128 px
+(197 MB float32), almost all in the two 49152 x 500 matrices.
+
+ConvVAE is the small convolutional VAE the app ships: stride-2 4x4 convolutions halve the
+image down to 4 x 4 (4 stages at 64 px, 3 at 32 px, 5 at 128 px), one linear layer to
+mu and logvar, and the mirror image with transposed convolutions back up. Channels
+32, 64, 128, 128: 1.16 M parameters (4.7 MB float32) at 64 px, 0.64 M at 32, 1.69 M at 128.
+No normalisation layers, so train and eval modes differ only in the sampling of z.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+ARCHES = ("conv", "paper")
+SKY_LOGIT = -2.5           # sigmoid(-2.5) = 0.076, about the mean pixel of a galaxy thumbnail
+
+
+class _VAE(nn.Module):
+    """Shared named steps; subclasses provide encode and decode."""
+
+    arch: str = ""
+    image_size: int
+    latent_dim: int
+
+    def reparameterize(self, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+        """z = mu + sigma * eps: the sample is a differentiable function of mu and logvar."""
+        if not self.training:
+            return mu
+        return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        mu, logvar = self.encode(x)
+        return self.decode(self.reparameterize(mu, logvar)), mu, logvar
+
+    def describe(self) -> str:
+        return describe(self.arch, self.image_size, self.latent_dim)
+
+
+def describe(arch: str, image_size: int, latent_dim: int | None = None) -> str:
+    """'conv VAE at 64 px (latent 50)': how messages name an architecture."""
+    text = f"{arch} VAE at {image_size} px"
+    return text + (f" (latent {latent_dim})" if latent_dim is not None else "")
+
+
+class PaperVAE(_VAE):
+    """The seed's fully connected VAE: 3*S*S -> hidden -> (mu, logvar); latent -> hidden -> 3*S*S."""
+
+    arch = "paper"
+
+    def __init__(self, image_size: int = 128, latent_dim: int = 50, hidden: int = 500):
+        super().__init__()
+        self.image_size, self.latent_dim = image_size, latent_dim
+        n_in = 3 * image_size * image_size
+        self.enc = nn.Linear(n_in, hidden)
+        self.enc_mu = nn.Linear(hidden, latent_dim)
+        self.enc_logvar = nn.Linear(hidden, latent_dim)
+        self.dec_hidden = nn.Linear(latent_dim, hidden)
+        self.dec_out = nn.Linear(hidden, n_in)
+        with torch.no_grad():
+            self.dec_out.bias.fill_(SKY_LOGIT)
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = F.relu(self.enc(x.flatten(1)))                       # (B, hidden)
+        return self.enc_mu(h), self.enc_logvar(h)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        h = F.relu(self.dec_hidden(z))
+        s = self.image_size
+        return torch.sigmoid(self.dec_out(h)).view(-1, 3, s, s)
+
+    def dense_layers(self) -> list[nn.Linear]:
+        return [self.enc, self.enc_mu, self.enc_logvar, self.dec_hidden, self.dec_out]
+
+
+def conv_channels(image_size: int, width: int = 32, max_channels: int = 128) -> list[int]:
+    """Channels after each stride-2 stage, down to 4 x 4: 64 px, width 32 -> [32, 64, 128, 128]."""
+    stages = int(round(math.log2(image_size / 4)))
+    if 4 * 2 ** stages != image_size:
+        raise ValueError(f"conv VAE needs a power-of-two image size of at least 8 px, not {image_size}")
+    return [min(width * 2 ** i, max_channels) for i in range(stages)]
+
+
+class ConvVAE(_VAE):
+    """Conv encoder to 4 x 4, linear to (mu, logvar); linear to 4 x 4, transposed convs back up."""
+
+    arch = "conv"
+
+    def __init__(self, image_size: int = 64, latent_dim: int = 50, width: int = 32, max_channels: int = 128):
+        super().__init__()
+        self.image_size, self.latent_dim = image_size, latent_dim
+        chans = conv_channels(image_size, width, max_channels)
+        down, c_in = [], 3
+        for c in chans:                                          # each stage halves the side
+            down += [nn.Conv2d(c_in, c, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
+            c_in = c
+        self.encoder = nn.Sequential(*down)
+        self.bottom = (chans[-1], 4, 4)
+        flat = chans[-1] * 16
+        self.to_stats = nn.Linear(flat, 2 * latent_dim)          # -> [mu | logvar]
+        self.from_latent = nn.Linear(latent_dim, flat)
+        up = []
+        rev = chans[::-1]
+        for c_in, c_out in zip(rev, rev[1:]):                    # each stage doubles the side
+            up += [nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
+        up += [nn.ConvTranspose2d(rev[-1], 3, 4, stride=2, padding=1)]
+        self.decoder = nn.Sequential(*up)
+        with torch.no_grad():   # start at a dark sky (mean pixel ~0.07), not mid-grey, so the
+            up[-1].bias.fill_(SKY_LOGIT)   # first steps learn galaxies rather than the background
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.encoder(x).flatten(1)                           # (B, C * 4 * 4)
+        mu, logvar = self.to_stats(h).chunk(2, dim=1)
+        return mu, logvar
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        h = F.leaky_relu(self.from_latent(z), 0.2).view(-1, *self.bottom)
+        return torch.sigmoid(self.decoder(h))
+
+
+def build_vae(arch: str, image_size: int, latent_dim: int = 50) -> _VAE:
+    if arch == "paper":
+        return PaperVAE(image_size, latent_dim)
+    if arch == "conv":
+        return ConvVAE(image_size, latent_dim)
+    raise ValueError(f"unknown VAE architecture {arch!r}; known: {', '.join(ARCHES)}")
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+# ---------------------------------------------------------------------------- losses
+# Kingma & Welling (2014), "Auto-Encoding Variational Bayes", ICLR, arXiv:1312.6114.
+# The loss is the negative evidence lower bound (ELBO):
+#     L = E_q(z|x)[-log p(x|z)] + beta * KL(q(z|x) || N(0, I))
+# With a Gaussian decoder p(x|z) = N(x_hat, sigma^2 I), -log p(x|z) is the *summed*
+# squared error over all 3*S*S pixel values divided by 2 sigma^2 (plus a constant).
+# We sum the squared error over each image's pixels and channels (then average over the
+# batch), so beta = 2 sigma^2 and beta = 1 is the true ELBO for a decoder noise of
+# sigma^2 = 1/2; a smaller beta means a decoder trusted to be sharper, a larger one
+# (beta-VAE, Higgins et al. 2017) pushes the code towards the prior. A per-pixel mean
+# would instead tie beta's meaning to the image size (4x smaller at 128 px than 64 px).
+
+def reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """sum over pixels and channels of (x_hat - x)^2, averaged over the batch."""
+    return (x_hat - x).pow(2).flatten(1).sum(1).mean()
+
+
+def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, sigma^2) || N(0, I)) = -1/2 sum_j (1 + log sigma_j^2 - mu_j^2 - sigma_j^2),
+    summed over latent dimensions per image, averaged over the batch (Kingma & Welling
+    2014, appendix B)."""
+    return kl_per_dimension(mu, logvar).sum()
+
+
+def kl_per_dimension(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """(latent,) batch-mean KL of each latent dimension; they sum to kl_divergence."""
+    return (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).mean(0)
+
+
+def active_dims(kl_per_dim: torch.Tensor, threshold: float = 0.01) -> int:
+    """Latent dimensions whose mean KL exceeds threshold (nats): those that carry information.
+    The rest have collapsed to the prior ("posterior collapse"): the decoder ignores them."""
+    return int((torch.as_tensor(kl_per_dim) > threshold).sum())
+
+
+def vae_loss(x_hat: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor,
+             beta: float = 1.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(total, recon, kl) with total = recon + beta * kl (per image, batch-averaged)."""
+    recon = reconstruction_loss(x_hat, x)
+    kl = kl_divergence(mu, logvar)
+    return recon + beta * kl, recon, kl

@@ -1,0 +1,558 @@
+"""VAE on rendered galaxy thumbnails: config, Task for the training loop, inference helpers
+for the page (reconstruct, interpolate, sample, traverse, rank by error), evaluation on a
+fixed held-out set, the shipped checkpoint's recipe, and speed benchmarks.
+
+Images cross this module's boundary as uint8 arrays (N, H, W, 3) (or one (H, W, 3));
+inside, the networks see float NCHW in [0, 1]. The loss (Kingma & Welling 2014) lives
+in autoenc.models.vae with its formula; reconstruction is the squared error summed over
+each image's pixels, so beta = 2 sigma^2 of a Gaussian decoder (beta 1: the ELBO).
+"""
+from __future__ import annotations
+
+import io
+import math
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from autoenc.errors import CheckpointError, UserError
+from autoenc.models.vae import (ARCHES, PaperVAE, active_dims, build_vae, describe,
+                                kl_divergence, kl_per_dimension, reconstruction_loss, vae_loss)
+from autoenc.train.pretrain import PretrainItem
+from autoenc.train.task import Task, TrainSettings, setting
+
+__all__ = [
+    "VAEConfig", "VAETask", "HELDOUT", "PRETRAINED_FILE", "DEFAULT_SIZE",
+    "encode_images", "decode_latents", "reconstruct", "reconstruction_errors", "latent_kl",
+    "interpolate", "interpolation_strip", "sample_prior", "traverse",
+    "image_grid", "to_gif", "to_png", "load_vae", "evaluate", "benchmarks",
+    "vae_loss", "kl_divergence", "kl_per_dimension", "active_dims", "reconstruction_loss",
+]
+
+SIZES = (32, 64, 128)
+DEFAULT_SIZE = {"conv": 64, "paper": 128}     # the paper arch is the seed's 128 px model
+PRETRAINED_FILE = "vae-conv-64.safetensors"
+BETA_DEFAULT = 0.002
+INFERENCE_CHUNK = 256                         # images per forward pass in the helpers
+MAX_SAMPLES = 1024
+# Torch threads the dashboard server should use for these helpers (torch.set_num_threads
+# at server start). They run batches of 1-16 small images: one thread is as fast as two
+# on an idle machine, and when a training job holds the other core, two OpenMP threads
+# that wait for each other made a slider step 10-20x slower (400+ ms against 25-35 ms).
+SERVER_THREADS = 1
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """The fixed evaluation set: rendered galaxies no training set draws (its seed is
+    refused as a data_seed), at whatever size the checkpoint was trained on."""
+    n: int = 300
+    seed: int = 900_001
+
+    def images(self, size: int):
+        from autoenc.data.galaxies import rendered_set
+        return rendered_set(self.n, size, self.seed)
+
+
+HELDOUT = HeldOut()
+
+
+@dataclass
+class VAEConfig(TrainSettings):
+    steps: int = setting(1500, "optimisation steps to train for", lo=1, hi=10_000_000)
+    batch_size: int = setting(32, "images per step (the paper arch streams its 98 MB matrices "
+                                  "once per step, so larger batches use the CPU better)", lo=1, hi=4096)
+    eval_every: int = setting(100, "steps between validation passes", lo=1)
+    arch: str = setting("conv", "network: conv (small convolutional VAE) or paper (the seed's "
+                                "49 M-parameter MLP, 197 MB at 128 px)", choices=ARCHES)
+    image_size: int = setting(0, "image side in pixels: 32, 64 or 128 (0: the arch's default, "
+                                 "64 for conv, 128 for paper)", choices=(0, *SIZES))
+    latent_dim: int = setting(50, "latent dimensions (the seed used 50)", lo=2, hi=512)
+    # Recon is the squared error summed per image, so beta = 2 sigma^2 of the decoder's
+    # Gaussian. Beta 1 (sigma^2 = 1/2) calls almost all of a galaxy "noise" and the codes
+    # collapse to the prior (reconstructions are the mean blob); a decoder calibrated to
+    # what it can reach (per-pixel MSE ~5e-4) has beta ~1e-3. Beta 0 leaves mu unbounded:
+    # the encoder inflates it to drown the sampling noise until it overflows.
+    beta: float = setting(BETA_DEFAULT, "KL weight = 2 x the decoder's pixel noise variance (recon is summed "
+                                        "per image): 1 is the ELBO with sigma^2 = 1/2 and collapses to a blob; "
+                                        "smaller is sharper, larger samples better", lo=1e-4, hi=1000.0)
+    n_images: int = setting(3000, "rendered training images (a third per class)", lo=2, hi=200_000)
+    data_seed: int = setting(0, "seed of the rendered training set", lo=0)
+
+    def __post_init__(self):
+        if self.image_size == 0 and self.arch in DEFAULT_SIZE:
+            self.image_size = DEFAULT_SIZE[self.arch]
+
+    def check(self) -> None:
+        if self.image_size not in SIZES:
+            raise UserError(f"image_size must be one of {', '.join(map(str, SIZES))}, not {self.image_size}")
+        if self.data_seed == HELDOUT.seed:
+            raise UserError(f"data_seed {HELDOUT.seed} is the held-out evaluation set's seed; pick another")
+
+
+# ------------------------------------------------------------------------ conversions
+
+def _device(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+def _check_images(model: nn.Module, images, what: str = "images") -> np.ndarray:
+    """uint8 (N, S, S, 3) (a single (S, S, 3) becomes N = 1) or a UserError saying what is wrong."""
+    a = np.asarray(images)
+    if a.ndim == 3:
+        a = a[None]
+    if a.ndim != 4 or a.shape[-1] != 3:
+        raise UserError(f"{what} must be RGB images shaped (N, H, W, 3), not an array of shape {a.shape}")
+    if len(a) == 0:
+        raise UserError(f"no {what} given: pick at least one image")
+    if a.dtype != np.uint8:
+        raise UserError(f"{what} must be 8-bit (uint8) pixel values 0-255, not {a.dtype}")
+    s = model.image_size
+    if a.shape[1:3] != (s, s):
+        raise UserError(f"{what} are {a.shape[2]}x{a.shape[1]} px but this {model.describe()} "
+                        f"takes {s}x{s} px images: resize them or load a checkpoint of that size")
+    return a
+
+
+def _to_float(model: nn.Module, a: np.ndarray) -> torch.Tensor:
+    """uint8 (N, H, W, 3) -> float (N, 3, H, W) in [0, 1] on the model's device."""
+    t = torch.from_numpy(np.ascontiguousarray(a)).to(_device(model))
+    return t.permute(0, 3, 1, 2).float().div_(255)
+
+
+def _to_uint8(x: torch.Tensor) -> np.ndarray:
+    """float (N, 3, H, W) in [0, 1] -> uint8 (N, H, W, 3)."""
+    return x.clamp(0, 1).mul(255).round_().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+
+
+def _chunks(n: int, size: int = INFERENCE_CHUNK) -> Iterator[slice]:
+    for i in range(0, n, size):
+        yield slice(i, min(i + size, n))
+
+
+def _latent(model: nn.Module, z, what: str = "latent vectors") -> torch.Tensor:
+    t = torch.as_tensor(np.asarray(z, dtype=np.float32) if not torch.is_tensor(z) else z, dtype=torch.float32)
+    if t.ndim == 1:
+        t = t[None]
+    if t.ndim != 2 or t.shape[1] != model.latent_dim:
+        raise UserError(f"{what} must have {model.latent_dim} numbers each (this VAE's latent size), "
+                        f"not shape {tuple(t.shape)}")
+    if not torch.isfinite(t).all():
+        raise UserError(f"{what} contain NaN or infinite values")
+    return t.to(_device(model))
+
+
+# -------------------------------------------------------------------- inference helpers
+# All run the deterministic mean path (z = mu, no sampling): what a slider should show.
+
+@torch.inference_mode()
+def encode_images(model: nn.Module, images) -> np.ndarray:
+    """uint8 images -> (N, latent) float32 posterior means mu."""
+    model.eval()
+    a = _check_images(model, images)
+    out = [model.encode(_to_float(model, a[s]))[0] for s in _chunks(len(a))]
+    return torch.cat(out).cpu().numpy()
+
+
+@torch.inference_mode()
+def decode_latents(model: nn.Module, z) -> np.ndarray:
+    """(N, latent) or (latent,) -> uint8 images (N, S, S, 3)."""
+    model.eval()
+    t = _latent(model, z)
+    return np.concatenate([_to_uint8(model.decode(t[s])) for s in _chunks(len(t))])
+
+
+@torch.inference_mode()
+def reconstruct(model: nn.Module, images) -> np.ndarray:
+    """uint8 images -> their reconstructions decode(mu(x)), uint8."""
+    model.eval()
+    a = _check_images(model, images)
+    out = []
+    for s in _chunks(len(a)):
+        mu, _ = model.encode(_to_float(model, a[s]))
+        out.append(_to_uint8(model.decode(mu)))
+    return np.concatenate(out)
+
+
+@torch.inference_mode()
+def reconstruction_errors(model: nn.Module, images) -> np.ndarray:
+    """(N,) mean squared error per pixel value of each image's reconstruction (pixels in
+    [0, 1]): rank by it to find what the VAE finds unusual (the anomaly view)."""
+    model.eval()
+    a = _check_images(model, images)
+    out = []
+    for s in _chunks(len(a)):
+        x = _to_float(model, a[s])
+        mu, _ = model.encode(x)
+        out.append((model.decode(mu) - x).pow(2).flatten(1).mean(1))
+    return torch.cat(out).double().cpu().numpy()
+
+
+@torch.inference_mode()
+def latent_kl(model: nn.Module, images) -> np.ndarray:
+    """(latent,) mean KL of each latent dimension over these images (nats): the bar chart
+    of which dimensions are in use (see active_dims)."""
+    model.eval()
+    a = _check_images(model, images)
+    total = torch.zeros(model.latent_dim, dtype=torch.float64)
+    for s in _chunks(len(a)):
+        mu, logvar = model.encode(_to_float(model, a[s]))
+        total += kl_per_dimension(mu, logvar).double().cpu() * (s.stop - s.start)
+    return (total / len(a)).numpy()
+
+
+def _two_different(model: nn.Module, img_a, img_b) -> np.ndarray:
+    a = _check_images(model, img_a, "the first image")
+    b = _check_images(model, img_b, "the second image")
+    if len(a) != 1 or len(b) != 1:
+        raise UserError("interpolation takes exactly one image at each end")
+    if np.array_equal(a, b):
+        raise UserError("both ends of the interpolation are the same image, so every step would "
+                        "decode to the same reconstruction: pick two different galaxies")
+    return np.concatenate([a, b])
+
+
+@torch.inference_mode()
+def _endpoint_means(model: nn.Module, img_a, img_b) -> tuple[torch.Tensor, torch.Tensor]:
+    model.eval()
+    ab = _two_different(model, img_a, img_b)
+    mu, _ = model.encode(_to_float(model, ab))
+    return mu[0], mu[1]
+
+
+@torch.inference_mode()
+def interpolate(model: nn.Module, img_a, img_b, t: float) -> np.ndarray:
+    """The image decoded from (1 - t) mu_a + t mu_b, t in [0, 1]: uint8 (S, S, 3).
+    At t = 0 and t = 1 it is the reconstruction of a and of b."""
+    t = float(t)
+    if not (0.0 <= t <= 1.0):
+        raise UserError(f"the interpolation position t must be between 0 and 1, not {t}")
+    mu_a, mu_b = _endpoint_means(model, img_a, img_b)
+    z = (1 - t) * mu_a + t * mu_b
+    return _to_uint8(model.decode(z[None]))[0]
+
+
+@torch.inference_mode()
+def interpolation_strip(model: nn.Module, img_a, img_b, steps: int = 8) -> np.ndarray:
+    """uint8 (steps, S, S, 3) along the latent mean path from a (first) to b (last)."""
+    if not isinstance(steps, (int, np.integer)) or not 2 <= steps <= 256:
+        raise UserError(f"an interpolation strip needs 2 to 256 steps, not {steps!r}")
+    mu_a, mu_b = _endpoint_means(model, img_a, img_b)
+    t = torch.linspace(0, 1, int(steps), device=mu_a.device)[:, None]
+    return _to_uint8(model.decode((1 - t) * mu_a + t * mu_b))
+
+
+@torch.inference_mode()
+def sample_prior(model: nn.Module, n: int, seed: int = 0, temperature: float = 1.0) -> np.ndarray:
+    """n new images decoded from z ~ N(0, temperature^2 I), deterministic for a seed:
+    uint8 (n, S, S, 3). Temperature 1 samples the prior itself; a VAE trained with a small
+    beta packs its codes closer to the origin than the prior (the "holes" in its latent
+    space), and a temperature below 1 draws from where its codes actually are."""
+    if not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_SAMPLES:
+        raise UserError(f"number of samples must be a whole number from 1 to {MAX_SAMPLES}, not {n!r}")
+    if not 0.0 <= float(temperature) <= 10.0:
+        raise UserError(f"temperature must be between 0 and 10, not {temperature}")
+    model.eval()
+    g = torch.Generator().manual_seed(int(seed))
+    z = torch.randn(int(n), model.latent_dim, generator=g) * float(temperature)
+    return decode_latents(model, z)
+
+
+@torch.inference_mode()
+def traverse(model: nn.Module, base_mu, dim: int, values: Sequence[float]) -> np.ndarray:
+    """Decode base_mu with latent dimension `dim` set to each of `values`: uint8 (len(values), S, S, 3)."""
+    base = _latent(model, base_mu, "the starting latent vector")
+    if len(base) != 1:
+        raise UserError("traverse starts from one latent vector")
+    if not isinstance(dim, (int, np.integer)) or not 0 <= dim < model.latent_dim:
+        raise UserError(f"latent dimension must be from 0 to {model.latent_dim - 1}, not {dim!r}")
+    v = torch.as_tensor(np.asarray(values, dtype=np.float32).ravel())
+    if len(v) == 0 or len(v) > MAX_SAMPLES:
+        raise UserError(f"give 1 to {MAX_SAMPLES} values to traverse, not {len(v)}")
+    z = base.repeat(len(v), 1)
+    z[:, int(dim)] = v.to(z.device)
+    return decode_latents(model, z)
+
+
+# ---------------------------------------------------------------------- image outputs
+
+def image_grid(images, ncols: int = 8, pad: int = 2, pad_value: int = 255) -> np.ndarray:
+    """uint8 (N, H, W, 3) -> one uint8 image, ncols per row, pad pixels between tiles."""
+    a = np.asarray(images)
+    if a.ndim == 3:
+        a = a[None]
+    if a.ndim != 4 or len(a) == 0:
+        raise UserError(f"image_grid needs images shaped (N, H, W, C), not {a.shape}")
+    n, h, w, c = a.shape
+    ncols = max(1, min(int(ncols), n))
+    nrows = math.ceil(n / ncols)
+    grid = np.full((nrows * h + (nrows + 1) * pad, ncols * w + (ncols + 1) * pad, c), pad_value, np.uint8)
+    for i in range(n):
+        r, k = divmod(i, ncols)
+        y, x = pad + r * (h + pad), pad + k * (w + pad)
+        grid[y:y + h, x:x + w] = a[i]
+    return grid
+
+
+def to_png(image) -> bytes:
+    """uint8 (H, W, 3) -> PNG bytes."""
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def to_gif(frames, duration_ms: int = 80, boomerang: bool = True, scale: int = 1) -> bytes:
+    """uint8 frames (N, H, W, 3) -> looping animated GIF bytes. boomerang plays the
+    frames forward then back (a -> b -> a) so the loop has no jump; scale enlarges
+    the frames (nearest neighbour) for small thumbnails."""
+    from PIL import Image
+    a = np.asarray(frames, dtype=np.uint8)
+    if a.ndim != 4 or len(a) == 0:
+        raise UserError(f"a GIF needs frames shaped (N, H, W, 3), not {a.shape}")
+    if boomerang and len(a) > 2:
+        a = np.concatenate([a, a[-2:0:-1]])
+    if scale > 1:
+        a = a.repeat(scale, axis=1).repeat(scale, axis=2)
+    imgs = [Image.fromarray(f).quantize(colors=256, method=Image.Quantize.MEDIANCUT) for f in a]
+    buf = io.BytesIO()
+    imgs[0].save(buf, format="GIF", save_all=True, append_images=imgs[1:],
+                 duration=int(duration_ms), loop=0, disposal=1)
+    return buf.getvalue()
+
+
+# ------------------------------------------------------------------------------ task
+
+class VAETask(Task):
+    name = "vae"
+    Config = VAEConfig
+    chart_metrics = ("recon", "kl", "val_recon")
+
+    def __init__(self, config: VAEConfig, device: torch.device):
+        super().__init__(config, device)
+        from autoenc.data.galaxies import rendered_set
+        cfg = config
+        train = rendered_set(cfg.n_images, cfg.image_size, cfg.data_seed)
+        if len(train) < 2:
+            raise UserError(f"the training set has {len(train)} image(s); a VAE needs at least 2")
+        # uint8 NCHW on the device: 4x smaller than float, converted per batch.
+        self.images = torch.from_numpy(np.ascontiguousarray(train.images)).permute(0, 3, 1, 2).contiguous().to(device)
+        val = HELDOUT.images(cfg.image_size)
+        self.val_images = torch.from_numpy(np.ascontiguousarray(val.images)).permute(0, 3, 1, 2).contiguous().to(device)
+        self.model = self.build_modules(cfg)["vae"].to(device)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, fused=True)
+        self.batch_gen = torch.Generator().manual_seed(cfg.seed)
+        self.order = torch.empty(0, dtype=torch.long)
+        self.pos = 0
+        # Fixed validation noise: val_recon is the same estimate as the training recon
+        # (one sampled z per image), and comparable from one evaluation to the next.
+        g = torch.Generator().manual_seed(12345)
+        self.val_eps = torch.randn(len(self.val_images), cfg.latent_dim, generator=g).to(device)
+
+    @classmethod
+    def build_modules(cls, config: VAEConfig) -> dict[str, nn.Module]:
+        return {"vae": build_vae(config.arch, config.image_size, config.latent_dim)}
+
+    def modules(self) -> dict[str, nn.Module]:
+        return {"vae": self.model}
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"adam": self.opt}
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return max(1, math.ceil(len(self.images) / min(self.config.batch_size, len(self.images))))
+
+    def _batch(self) -> torch.Tensor:
+        b = min(self.config.batch_size, len(self.images))
+        if self.pos + b > len(self.order):      # new epoch: a fresh shuffle
+            self.order = torch.randperm(len(self.images), generator=self.batch_gen)
+            self.pos = 0
+        idx = self.order[self.pos:self.pos + b].to(self.images.device)
+        self.pos += b
+        return self.images[idx].float().div_(255)
+
+    def learning_rate(self, step: int) -> float:
+        """Cosine decay from lr to lr / 10 over the run: short runs end on a settled model."""
+        frac = min(max(step / max(self.config.steps, 1), 0.0), 1.0)
+        return self.config.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
+
+    def train_step(self, step: int) -> dict[str, float]:
+        self.model.train()
+        for group in self.opt.param_groups:
+            group["lr"] = self.learning_rate(step)
+        x = self._batch()
+        x_hat, mu, logvar = self.model(x)
+        loss, recon, kl = vae_loss(x_hat, x, mu, logvar, self.config.beta)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        return {"loss": loss.item(), "recon": recon.item(), "kl": kl.item()}
+
+    @torch.inference_mode()
+    def validate(self, step: int) -> dict[str, float]:
+        self.model.eval()
+        n = len(self.val_images)
+        recon = kl = 0.0
+        kl_dim = torch.zeros(self.config.latent_dim, device=self.device)
+        for s in _chunks(n):
+            x = self.val_images[s].float().div_(255)
+            mu, logvar = self.model.encode(x)
+            z = mu + torch.exp(0.5 * logvar) * self.val_eps[s]
+            w = (s.stop - s.start) / n
+            recon += reconstruction_loss(self.model.decode(z), x).item() * w
+            kl_d = kl_per_dimension(mu, logvar)
+            kl += kl_d.sum().item() * w
+            kl_dim += kl_d * w
+        self.model.train()
+        return {"val_recon": recon, "val_kl": kl, "val_loss": recon + self.config.beta * kl,
+                "val_active_dims": float(active_dims(kl_dim))}
+
+    def snapshot(self, step: int) -> dict[str, np.ndarray]:
+        originals = self.val_images[:8].permute(0, 2, 3, 1).cpu().numpy()
+        recons = reconstruct(self.model, originals)
+        self.model.train()
+        return {"recon_grid": image_grid(np.concatenate([originals, recons]), ncols=8)}
+
+    # -- shipped checkpoint and evaluation ------------------------------------------
+    @classmethod
+    def pretrain_plan(cls) -> list[PretrainItem]:
+        return [PretrainItem(PRETRAINED_FILE, PRETRAIN_SETTINGS, max_seconds=600)]
+
+    @classmethod
+    def add_eval_arguments(cls, parser) -> None:
+        pass  # the held-out set is fixed; the checkpoint says arch and size
+
+    @classmethod
+    def evaluate_cli(cls, args) -> dict:
+        path = Path(args.checkpoint) if getattr(args, "checkpoint", None) else None
+        trained = load_vae(path)
+        cfg = trained.config
+        return {"checkpoint": str(path or _pretrained_path()), "arch": cfg.arch, "image_size": cfg.image_size,
+                **evaluate(trained.modules["vae"], cfg)}
+
+
+# The shipped checkpoint: conv, 64 px, plain ELBO (beta 1).
+PRETRAIN_SETTINGS = {"arch": "conv", "image_size": 64, "steps": 3000, "batch_size": 32, "lr": 1e-3,
+                     "beta": 1.0, "n_images": 6000, "data_seed": 0, "seed": 0}
+
+
+def _pretrained_path() -> Path:
+    from autoenc.train.pretrain import pretrained_path
+    return pretrained_path(PRETRAINED_FILE)
+
+
+def load_vae(path: str | Path | None = None, *, arch: str | None = None, image_size: int | None = None):
+    """A trained VAE from a checkpoint (default: the shipped conv 64 px one), as
+    autoenc.train.pretrain.Trained; .modules['vae'] is the network in eval mode.
+    arch / image_size, when given, must match what the file holds."""
+    from autoenc.runs.checkpoint import read_meta
+    from autoenc.train.pretrain import load_trained
+    path = Path(path) if path is not None else _pretrained_path()
+    if not path.exists():
+        hint = " (make it with: python -m autoenc pretrain vae)" if path.name == PRETRAINED_FILE else ""
+        raise CheckpointError(f"checkpoint not found: {path}{hint}")
+    meta = read_meta(path)
+    conf = meta.get("config") if isinstance(meta.get("config"), dict) else {}
+    held = describe(str(conf.get("arch", "?")), conf.get("image_size", "?"), conf.get("latent_dim"))
+    if meta.get("model") == "vae":
+        if arch is not None and conf.get("arch") != arch:
+            raise CheckpointError(f"{path.name} holds a {held}, not a {arch} VAE")
+        if image_size is not None and conf.get("image_size") != image_size:
+            raise CheckpointError(f"{path.name} holds a {held}, not one for {image_size} px images")
+    try:
+        return load_trained(path, "vae")
+    except CheckpointError as e:
+        if meta.get("model") != "vae":
+            raise
+        raise CheckpointError(f"{path.name} says it holds a {held}, but its weights do not fit one: {e}") from None
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, config: VAEConfig) -> dict:
+    """On HELDOUT at the model's image size: recon_mse (per pixel value, [0, 1] units, mean
+    reconstruction), kl (nats per image), active_dims (KL > 0.01 nats), n."""
+    images = HELDOUT.images(config.image_size).images
+    errors = reconstruction_errors(model, images)
+    kl_dim = latent_kl(model, images)
+    return {"recon_mse": float(errors.mean()), "kl": float(kl_dim.sum()),
+            "active_dims": active_dims(torch.from_numpy(kl_dim)), "n": int(len(images))}
+
+
+# ------------------------------------------------------------------------ benchmarks
+
+def _median_time(fn, repeats: int = 5, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def paper_dense_flops(model: PaperVAE, batch: int) -> float:
+    """FLOPs of the dense layers in one training step, as executed: 2 in out per image
+    forward, the same again for the weight gradient, and again for the input gradient,
+    except the first layer, whose input (the images) needs none."""
+    flops = 0.0
+    for layer in model.dense_layers():
+        passes = 2 if layer is model.enc else 3
+        flops += passes * 2.0 * layer.in_features * layer.out_features * batch
+    return flops
+
+
+def benchmarks() -> Iterator["Record"]:
+    from autoenc.bench import Record
+
+    # Slider -> image: encode both ends, mix the means, decode, to uint8 (conv, 64 px),
+    # with the server's one torch thread (SERVER_THREADS).
+    model = build_vae("conv", 64).eval()
+    rng = np.random.default_rng(0)
+    a, b = rng.integers(0, 256, (2, 64, 64, 3), dtype=np.uint8)
+    ts = iter(np.linspace(0, 1, 1000))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(SERVER_THREADS)
+    try:
+        t = _median_time(lambda: interpolate(model, a, b, next(ts)), repeats=21, warmup=3)
+    finally:
+        torch.set_num_threads(threads)
+    yield Record("vae.slider_ms", t * 1e3, "ms", target=100.0, higher_is_better=False)
+
+    # fp32 matmul peak, measured here, as the yardstick.
+    n = 2048
+    ma, mb = torch.randn(n, n), torch.randn(n, n)
+    peak = 2 * n**3 / _median_time(lambda: ma @ mb, repeats=5) / 1e9
+    del ma, mb
+
+    # Paper VAE training step at 128 px with fused Adam, over batch sizes.
+    torch.manual_seed(0)
+    paper = PaperVAE(128).train()
+    opt = torch.optim.Adam(paper.parameters(), lr=1e-4, fused=True)
+
+    def step(x):
+        x_hat, mu, logvar = paper(x)
+        loss, _, _ = vae_loss(x_hat, x, mu, logvar)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    results = {}
+    for batch in (32, 128, 512):
+        x = torch.rand(batch, 3, 128, 128)
+        results[batch] = _median_time(lambda: step(x), repeats=3, warmup=1)
+    best = max(results, key=lambda k: k / results[k])
+    gflops = paper_dense_flops(paper, best) / results[best] / 1e9
+    yield Record("vae.paper_images_per_s", best / results[best], "images/s")
+    yield Record("vae.paper_batch", best, "images/step")
+    yield Record("vae.paper_images_per_s_batch32", 32 / results[32], "images/s")
+    yield Record("vae.paper_gflops", gflops, "GFLOP/s")
+    yield Record("vae.matmul_peak_gflops", peak, "GFLOP/s")
+    yield Record("vae.paper_fraction_of_peak", gflops / peak, "", target=0.7)

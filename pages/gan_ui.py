@@ -22,7 +22,7 @@ from autoenc.runs.store import Run, RunStore
 from autoenc.train import gan
 from autoenc.train.classifier import HELDOUT_SIZE
 from autoenc.train.pretrain import load_trained
-from pages.ui import POLL_SECONDS, get_store, live_chart, run_controls
+from pages.ui import get_store, live_chart, run_controls
 
 GRID_SECONDS = 3.0          # the live grid: a run writes a new one about every 3 s
 EVAL_SECONDS = 10.0         # measures are logged every eval_every steps: minutes apart
@@ -88,11 +88,11 @@ def expectations(model: str, task_cls) -> str:
         return ("On a 2-core CPU a 32 px step (5 critic steps with a double backward pass for the penalty, "
                 "then one generator step, batch 64) takes about 0.7–2 s, so a 5-minute run is 150–400 "
                 "steps: blurry blobs on a dark sky come first, galaxy-like shapes later. At 64 px a step "
-                "takes 3 s or more. " + shipped)
+                "takes 3 s or more. Other programs on the same cores slow it down. " + shipped)
     return ("On a 2-core CPU a 32 px step (batch 64) takes about 0.1–0.3 s, so a 5-minute run is "
-            "1,000–3,000 steps: blurry blobs on a dark sky come first, then round and disc-like "
-            "galaxies with colour; arms and bars need far longer. At 64 px a step takes about 0.4 s. "
-            + shipped)
+            "1,000–3,000 steps: blurry bright blobs on a dark sky come first, galaxy-like shapes with "
+            "colour later; arms and bars need far longer. At 64 px a step takes about 0.4 s. "
+            "Other programs on the same cores slow it down. " + shipped)
 
 
 # -- cached models and images -------------------------------------------------------------
@@ -132,7 +132,7 @@ def show_grid(images: np.ndarray, ncols: int, caption: str | None = None) -> Non
     """A grid of samples, scaled up by a whole factor (sharp pixels, not a browser blur)."""
     grid = gan.image_grid(images, ncols)
     factor = max(1, DISPLAY_WIDTH // grid.shape[1])
-    st.image(grid.repeat(factor, 0).repeat(factor, 1), caption=caption)
+    st.image(grid.repeat(factor, 0).repeat(factor, 1), caption=caption, output_format="PNG")
 
 
 def classifier_missing() -> bool:
@@ -224,7 +224,8 @@ def live_grid(store: RunStore, run: Run, task_cls) -> None:
             return
         step, image = latest
         factor = max(1, 420 // image.shape[1])
-        st.image(image.repeat(factor, 0).repeat(factor, 1), caption=f"Step {step:,}: {rows_note}")
+        st.image(image.repeat(factor, 0).repeat(factor, 1), caption=f"Step {step:,}: {rows_note}",
+                 output_format="PNG")
     grid()
 
 
@@ -372,7 +373,8 @@ def measures_view(m: dict, label: str, key: str, series: dict | None = None) -> 
         for name in ("coverage", "precision", "class_accuracy"):
             if name in series:
                 curves.add_scatter(x=series[name][0], y=series[name][1], mode="lines+markers", name=CURVE_LABELS[name])
-        curves.update_layout(title="Coverage over training", height=280, xaxis_title="step", yaxis_range=[0, 1.05],
+        shown = [CURVE_LABELS[n] for n in ("coverage", "precision", "class_accuracy") if n in series]
+        curves.update_layout(title=(", ".join(shown[:-1]) + " and " + shown[-1]).capitalize() + " over training", height=280, xaxis_title="step", yaxis_range=[0, 1.05],
                              margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.3))
         kid_fig = go.Figure()
         kid_fig.add_scatter(x=series["kid"][0], y=series["kid"][1], mode="lines+markers", name="KID")

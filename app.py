@@ -2,11 +2,15 @@
 from pathlib import Path
 
 import streamlit as st
+import torch
 
 from autoenc.registry import MODELS
 from autoenc.train.pretrain import pretrained_path
 
 ROOT = Path(__file__).parent
+# The server's own model calls (slider moves, samples) are small: one thread is as fast,
+# and leaves the other core to a training run instead of fighting it for both.
+torch.set_num_threads(1)
 st.set_page_config(page_title="autoenc: autoencoders and GANs, live", page_icon=":material/auto_awesome:", layout="wide")
 
 

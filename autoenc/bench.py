@@ -75,6 +75,7 @@ BENCHMARKS: list[tuple[str, str]] = [
     ("runs", "autoenc.bench:store_benchmarks"),
     ("denoiser", "autoenc.train.denoiser:benchmarks"),
     ("galaxies", "autoenc.train.classifier:benchmarks"),
+    ("vae", "autoenc.train.vae:benchmarks"),
     ("gan", "autoenc.train.gan:benchmarks"),
 ]
 

@@ -1,5 +1,4 @@
 """The galaxy renderer: shapes, value range, determinism, class balance, the disk cache."""
-import os
 from pathlib import Path
 
 import numpy as np

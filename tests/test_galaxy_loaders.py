@@ -1,6 +1,5 @@
 """Loaders for galaxy data users bring: good files, and every bad case refused clearly."""
 import io
-import os
 import zipfile
 from pathlib import Path
 

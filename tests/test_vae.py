@@ -2,6 +2,7 @@
 and the errors a user can run into. Runs on tiny fake galaxy sets (no rendering)."""
 import argparse
 import io
+import math
 
 import numpy as np
 import pytest
@@ -96,19 +97,23 @@ def test_paper_vae_shapes_and_size():
     assert PaperVAE(32).enc.in_features == 3 * 32 * 32
 
 
+def test_paper_dense_flops_count_what_autograd_executes():
+    m = PaperVAE(32, latent_dim=10, hidden=20)
+    n_in = 3 * 32 * 32
+    # first layer: forward + weight gradient (the images need no gradient); others: 3 passes
+    want = 2 * 2 * n_in * 20 + 3 * 2 * (20 * 10 * 2 + 10 * 20 + 20 * n_in)
+    assert V.paper_dense_flops(m, batch=1) == want
+    assert V.paper_dense_flops(m, batch=8) == 8 * want
+
+
 def test_reparameterize_samples_in_training_and_is_the_mean_in_eval():
     m = ConvVAE(32, 4)
-    mu, logvar = torch.zeros(5000, 4), torch.full((5000, 4), math_log(4.0))
+    mu, logvar = torch.zeros(5000, 4), torch.full((5000, 4), math.log(4.0))
     m.train()
     z = m.reparameterize(mu, logvar)
     assert abs(z.std().item() - 2.0) < 0.05
     m.eval()
     assert torch.equal(m.reparameterize(mu, logvar), mu)
-
-
-def math_log(x):
-    import math
-    return math.log(x)
 
 
 # ---------------------------------------------------------------------------- losses
@@ -210,6 +215,25 @@ def test_state_tensors_round_trip(fake_data):
     x = torch.rand(2, 3, 32, 32)
     a.model.eval(), b.model.eval()
     assert torch.equal(a.model(x)[0], b.model(x)[0])
+    assert torch.equal(a._batch(), b._batch()), "a resumed run continues the same batch order"
+
+
+def test_the_training_loop_runs_the_task(tmp_path, fake_data, registered):
+    from autoenc.runs.store import RunStore
+    from autoenc.train.loop import train
+    store = RunStore(tmp_path)
+    cfg = tiny_config(steps=4, eval_every=2, checkpoint_every=2)
+    run_id = store.create_run("vae", config_to_dict(cfg), total_steps=4)
+    torch.manual_seed(0)
+    outcome = train(V.VAETask(cfg, torch.device("cpu")), store, run_id, total_steps=4)
+    assert outcome.status == "finished" and outcome.step == 4
+    for name in ("loss", "recon", "kl", "val_recon", "val_kl"):
+        steps, values = store.metric_series(run_id, name)
+        assert len(values) and np.all(np.isfinite(values)), name
+    step, grid = store.latest_sample(run_id, "recon_grid")
+    assert step == 4 and grid.dtype == np.uint8 and grid.ndim == 3
+    trained = V.load_vae(store.checkpoint_path(run_id))
+    assert trained.meta["step"] == 4 and "latent_mean" in trained.extra
 
 
 def test_one_image_dataset_is_refused(fake_data, monkeypatch):
@@ -257,6 +281,23 @@ def test_sampling_traversal_and_errors():
     assert err.shape == (10,) and np.allclose(err, ((rec - imgs / 255) ** 2).mean((1, 2, 3)), atol=1e-4)
     kl = V.latent_kl(m, imgs)
     assert kl.shape == (8,) and np.all(kl >= 0)
+
+
+def test_latent_gaussian_fit_and_samples():
+    m = tiny_model()
+    imgs = fake_galaxies(40, 32).images
+    mean, cov = V.fit_latent_gaussian(m, imgs)
+    mu = V.encode_images(m, imgs)
+    assert mean.shape == (8,) and cov.shape == (8, 8)
+    assert np.allclose(mean, mu.mean(0), atol=1e-5) and np.allclose(cov, np.cov(mu.T), atol=1e-5)
+    s1 = V.sample_latent_gaussian(m, 5, 1, mean, cov)
+    assert s1.shape == (5, 32, 32, 3) and np.array_equal(s1, V.sample_latent_gaussian(m, 5, 1, mean, cov))
+    # temperature 0 decodes the mean code; so does the prior at temperature 0 for a zero mean
+    t0 = V.sample_latent_gaussian(m, 2, 0, mean, cov, temperature=0)
+    assert np.array_equal(t0[0], V.decode_latents(m, mean)[0])
+    assert np.array_equal(V.sample_prior(m, 1, 0, temperature=0)[0], V.decode_latents(m, np.zeros(8))[0])
+    with pytest.raises(UserError, match="8x8 covariance"):
+        V.sample_latent_gaussian(m, 2, 0, mean[:3], cov)
 
 
 def test_gif_and_png():
@@ -309,7 +350,21 @@ def test_checkpoint_loads_and_evaluates(tmp_path, fake_data, registered):
     assert set(result) == {"recon_mse", "kl", "active_dims", "n"} and result["n"] == 24
     assert 0 <= result["recon_mse"] <= 1 and 0 <= result["active_dims"] <= 8
     cli = V.VAETask.evaluate_cli(argparse.Namespace(checkpoint=str(path)))
-    assert cli["arch"] == "conv" and cli["image_size"] == 32 and cli["n"] == 24
+    assert set(cli) == {"recon_mse", "kl", "active_dims", "n"} and cli["n"] == 24
+    mean, cov = V.latent_gaussian(trained)      # no fit in this file: made on the held-out set
+    assert mean.shape == (8,) and cov.shape == (8, 8)
+
+
+def test_checkpoint_written_by_the_task_carries_the_latent_fit(tmp_path, fake_data, registered):
+    torch.manual_seed(0)
+    task = V.VAETask(tiny_config(), torch.device("cpu"))
+    task.train_step(1)
+    path = tmp_path / "run.safetensors"
+    save_checkpoint(path, task.state_tensors(), {"model": "vae", "config": config_to_dict(task.config), "step": 1})
+    trained = V.load_vae(path)
+    mean, cov = V.latent_gaussian(trained)
+    want_mean, want_cov = V.fit_latent_gaussian(task.model, task.images.permute(0, 2, 3, 1).numpy())
+    assert np.allclose(mean, want_mean, atol=1e-5) and np.allclose(cov, want_cov, atol=1e-5)
 
 
 def test_checkpoint_of_another_arch_or_size_says_what_it_holds(tmp_path, registered):

@@ -43,7 +43,7 @@ BARRED, ELLIPTICAL, SPIRAL = 0, 1, 2
 SIZES = (32, 64, 128)            # the sizes the app offers; any size in SIZE_RANGE works
 SIZE_RANGE = (16, 256)
 MAX_RENDER = 200_000             # images in one call: bounds time and memory
-RENDER_VERSION = 1               # bump when the renderer's output changes: keys the cache
+RENDER_VERSION = 2               # bump when the renderer's output changes: keys the cache
 CHUNK = 32                       # images of one class rendered at once
 FRAME = 128.0                    # frame units per image side
 
@@ -257,7 +257,7 @@ def _elliptical(cv: _Canvas, rng: np.random.Generator, s: RenderSettings) -> np.
     n = _u(rng, 2.5, 5.5, b)
     q = _u(rng, 0.5, 1.0, b)
     pa = _u(rng, 0, np.pi, b)
-    re = (np.exp(rng.uniform(np.log(6.3), np.log(16.3), b)).astype(np.float32) * s.galaxy_scale)[:, None, None]
+    re = (np.exp(rng.uniform(np.log(5.4), np.log(14.0), b)).astype(np.float32) * s.galaxy_scale)[:, None, None]
     # surface brightness at Re, in sky sigmas of a 128 px thumbnail
     ie = np.exp(rng.uniform(np.log(40.0), np.log(125.0), b)).astype(np.float32)[:, None, None]
     b_n = _sersic_b(n)
@@ -284,8 +284,7 @@ def _disk_galaxy(cv: _Canvas, rng: np.random.Generator, s: RenderSettings, barre
     qd = np.sqrt(cosi * cosi + (q0 * q0) * (1 - cosi * cosi))
     h = (np.exp(rng.uniform(np.log(5.2), np.log(10.4), b)).astype(np.float32) * s.galaxy_scale)[:, None, None]
     i0 = np.exp(rng.uniform(np.log(150.0), np.log(450.0), b)).astype(np.float32)[:, None, None]
-    if barred:
-        i0 = i0 * 0.7                                     # the bar adds the light back
+    i0 = i0 * 0.7                                         # the bar or oval adds light back
     l_disk = 2 * np.pi * h * h * i0 * qd
     bt = _u(rng, 0.1, 0.45, b)
     if barred:
@@ -322,6 +321,10 @@ def _disk_galaxy(cv: _Canvas, rng: np.random.Generator, s: RenderSettings, barre
     else:
         r_start = h * _u(rng, 0.3, 1.0, b)
         phase0 = _u(rng, 0, 2 * np.pi, b)
+        # many unbarred spirals have a weak inner oval (lens): fat, short and faint
+        bar_len = h * _u(rng, 0.5, 1.1, b)
+        bar_q = _u(rng, 0.5, 0.8, b)
+        bar_ang = _u(rng, 0, np.pi, b)
     lnr = np.log(rd / r_start)
     wind = theta - phase0 - hand * lnr / np.tan(pitch)
     # arm width: power of a cosine; irregularity: slow modulation along the arms
@@ -354,13 +357,18 @@ def _disk_galaxy(cv: _Canvas, rng: np.random.Generator, s: RenderSettings, barre
     r_b = np.sqrt(xbu * xbu + (ybu / q_b) ** 2 + soft * soft)
     bulge = _sersic(r_b, re_b, n_b, q_b, l_bulge)
 
-    # ---- bar and ring (disk plane, then projected by the same stretch)
+    # ---- bar or oval, and ring (disk plane, then projected by the same stretch)
+    xb, yb = _rotate(xd, yd, bar_ang)
+    if not barred:
+        oval_on = (rng.random(b) < 0.6).astype(np.float32)[:, None, None]
+        oval_sb = oval_on * _u(rng, 0.4, 1.2, b) * i0 * np.exp(-0.8 * bar_len / h + 0.8)
+        oval = oval_sb * np.exp(-0.5 * ((xb / bar_len) ** 2 + (yb / (bar_q * bar_len)) ** 2) * 2.0)
+        out += oval[:, None] * sed_disk
     if barred:
-        xb, yb = _rotate(xd, yd, bar_ang)
         # boxy bar: flat along its length with squared-off ends, soft across (axis ratio
         # bar_q at the half-light width), fading slowly outwards; at 0.8 of its length it
-        # is 0.8-3 times as bright as the disk there
-        bar_strength = np.exp(_u(rng, np.log(0.8), np.log(3.0), b))
+        # is 1.2-3.5 times as bright as the disk there
+        bar_strength = np.exp(_u(rng, np.log(1.2), np.log(3.5), b))
         bar_sb = bar_strength * i0 * np.exp(-0.8 * bar_len / h + 0.8)
         along = np.sqrt(np.clip(1.0 - (np.abs(xb) / bar_len) ** 4, 0.0, None)) * np.exp(-np.abs(xb) / bar_len)
         across = np.exp(-0.5 * (yb / (0.6 * bar_q * bar_len)) ** 2)
@@ -437,22 +445,25 @@ def _scene(cv: _Canvas, rng: np.random.Generator, s: RenderSettings):
         cv.add_points(1, img, x, y, flux[:, None] * gri)
 
 
-def _psf_ft(cv: _Canvas, fwhm: np.ndarray, blob_sigma: float | None, spikes: float = 0.0) -> np.ndarray:
+def _psf_ft(cv: _Canvas, fwhm: np.ndarray, blob_sigma: float | None, spikes: float = 0.0,
+            aa: float = 0.35) -> np.ndarray:
     """Fourier transform of a core + wings PSF (sum of Gaussians), (b, 1, g, g//2+1).
 
     blob_sigma: also blur by a Gaussian of this sigma (small resolved sources).
     spikes: fraction of the light in diffraction spikes along the pixel axes.
+    aa: extra Gaussian blur in pixels (resampling); point sources need more, or an
+        undersampled PSF rings around bright stars.
     """
     fy = np.fft.fftfreq(cv.g).astype(np.float32)[None, :, None] / cv.scale
     fx = np.fft.rfftfreq(cv.g).astype(np.float32)[None, None, :] / cv.scale
     k2 = fx * fx + fy * fy                                  # cycles per frame unit, squared
-    sig = (fwhm / 2.3548).astype(np.float32)[:, None, None]
+    sig = np.sqrt((fwhm / 2.3548) ** 2 + (aa * cv.scale) ** 2).astype(np.float32)[:, None, None]
     p = 0.86 * np.exp(-2 * np.pi ** 2 * sig ** 2 * k2) + 0.11 * np.exp(-2 * np.pi ** 2 * (2.2 * sig) ** 2 * k2) \
         + 0.03 * np.exp(-2 * np.pi ** 2 * (7.0 * sig) ** 2 * k2)
     if blob_sigma is not None:
         p = p * np.exp(-2 * np.pi ** 2 * blob_sigma ** 2 * k2)
     if spikes:
-        lam, w = 14.0, max(0.5, 0.7 * cv.scale)                                  # spike length scale and width
+        lam, w = 14.0, max(0.5, 0.7 * cv.scale)     # spike length scale and width
         line = lambda f: 1.0 / (1.0 + (2 * np.pi * lam * f) ** 2)
         across = lambda f: np.exp(-2 * np.pi ** 2 * w * w * f * f)
         core = np.exp(-2 * np.pi ** 2 * sig ** 2 * k2)
@@ -490,10 +501,10 @@ def _render_chunk(label: int, b: int, size: int, rng: np.random.Generator, s: Re
     ft = np.fft.rfft2(light) * _psf_ft(cv, fwhm, None)
     stars = cv.splat(0)
     if stars is not None:
-        ft += np.fft.rfft2(stars) * _psf_ft(cv, fwhm, None, spikes=0.006)
+        ft += np.fft.rfft2(stars) * _psf_ft(cv, fwhm, None, spikes=0.006, aa=0.7)
     blobs = cv.splat(1)
     if blobs is not None:
-        ft += np.fft.rfft2(blobs) * _psf_ft(cv, fwhm, 1.1)
+        ft += np.fft.rfft2(blobs) * _psf_ft(cv, fwhm, 1.1, aa=0.7)
     img = np.fft.irfft2(ft, s=(cv.g, cv.g)).astype(np.float32)
     p = cv.pad
     img = img[:, :, p:p + size, p:p + size]

@@ -132,9 +132,16 @@ s1, s2 = st.columns([1, 3])
 seed = s1.number_input("Seed", 0, 10**6, 0, key="sample_seed")
 temperature = s1.slider("Temperature", 0.1, 1.5, 1.0, step=0.1, key="temperature",
                         help="scale of z ~ N(0, T² I); below 1 stays where the codes of real galaxies lie")
-samples = V.image_grid(V.sample_prior(model, 16, seed=int(seed), temperature=temperature), 8)
+fitted = s1.toggle("Sample where the codes lie", value=True, key="fitted",
+                   help="draw z from a Gaussian fitted to the codes of training galaxies instead of N(0, I): "
+                        "a VAE with a small β uses only part of the prior, so plain prior samples are faint")
+if fitted:
+    mean, cov = V.latent_gaussian(trained)
+    drawn = V.sample_latent_gaussian(model, 16, int(seed), mean, cov, temperature=temperature)
+else:
+    drawn = V.sample_prior(model, 16, seed=int(seed), temperature=temperature)
 with s2:
-    show(samples, "16 new galaxies decoded from random codes")
+    show(V.image_grid(drawn, 8), "16 new galaxies decoded from random codes")
 
 # -- latent dimensions -------------------------------------------------------------------
 st.subheader("Which latent dimensions carry information")

@@ -21,8 +21,8 @@ def home() -> None:
     st.markdown(
         "#### Train autoencoders and GANs live, and play with what they learn.\n"
         "Every model here trains in the background on this machine's CPU while you watch its "
-        "losses; training carries on when you switch page or reload. Each page opens with a "
-        "pretrained checkpoint, so there is something to explore at once. The data are made "
+        "losses; training carries on when you switch page or reload. Where a card shows a shipped "
+        "pretrained checkpoint, its page has something to explore at once. The data are made "
         "by the app itself: simulated cosmic-ray radio pulses and rendered galaxy images."
     )
     store = get_store()

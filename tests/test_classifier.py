@@ -1,0 +1,42 @@
+"""The galaxy classifier: a few training steps, and the eval command's JSON contract."""
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from autoenc.train.classifier import ClassifierConfig, ClassifierTask, evaluate, load_classifier
+from tests.conftest import SHARED_DATA, run_cli
+
+
+def test_a_few_steps_lower_the_loss(monkeypatch, tmp_path):
+    monkeypatch.setattr("autoenc.paths.CACHE_DIR", tmp_path)
+    torch.manual_seed(0)
+    task = ClassifierTask(ClassifierConfig(image_size=32, n_images=60, steps=40, batch_size=30, lr=3e-3,
+                                           width=8), torch.device("cpu"))
+    first = [task.train_step(s)["loss"] for s in range(1, 6)]
+    for s in range(6, 36):
+        task.train_step(s)
+    last = [task.train_step(s)["loss"] for s in range(36, 41)]
+    assert sum(last) < sum(first)
+    assert 0.0 <= task.validate(40)["val_accuracy"] <= 1.0
+
+
+def test_eval_json_contract_on_rendered_heldout(home):
+    r = run_cli("eval", "classifier", "--json", home=home, timeout=400)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert set(out) == {"accuracy", "balanced_accuracy", "per_class", "n"}
+    assert out["n"] == 600 and set(out["per_class"]) == {"barred spiral", "elliptical", "spiral"}
+    assert out["balanced_accuracy"] == pytest.approx(sum(out["per_class"].values()) / 3)
+
+
+def test_eval_on_the_real_galaxy_zoo_examples():
+    real = SHARED_DATA / "galaxy_zoo_examples_128.npz"
+    if not real.exists():
+        pytest.skip("shared real examples not present")
+    from autoenc.data.galaxy_loaders import load_galaxy_file
+    model = load_classifier()
+    out = evaluate(model, load_galaxy_file(real, size=model.image_size))
+    assert out["n"] == 132
+    assert 0.0 <= out["balanced_accuracy"] <= 1.0   # the realism figure; reported, target 0.70 not yet met

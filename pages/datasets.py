@@ -8,6 +8,7 @@ from autoenc.data import datasets, radio
 from autoenc.data.galaxies import CLASS_NAMES
 from autoenc.errors import UserError
 from autoenc.metrics.signal import power_spectrum
+from autoenc.train.gan import image_grid as grid
 from autoenc.paths import home
 from pages.ui import get_store, page_setup
 
@@ -23,16 +24,6 @@ def galaxy_set(home_dir: str, name: str, size: int):
 @st.cache_data(show_spinner=False)
 def radio_examples(noise: str):
     return radio.simulate(400, noise, (3.0, 10.0), seed=11)
-
-
-def grid(images: np.ndarray, ncols: int) -> np.ndarray:
-    n, h, w, c = images.shape
-    rows = -(-n // ncols)
-    out = np.zeros((rows * (h + 2), ncols * (w + 2), c), np.uint8)
-    for i, im in enumerate(images):
-        r, q = divmod(i, ncols)
-        out[r * (h + 2):r * (h + 2) + h, q * (w + 2):q * (w + 2) + w] = im
-    return out
 
 
 page_setup(__file__)

@@ -12,12 +12,12 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from autoenc.data.galaxies import GalaxySet
 from autoenc.runs.checkpoint import save_checkpoint
 from autoenc.runs.store import RunStore
 from autoenc.train import gan
 from autoenc.train.classifier import PRETRAINED_FILE, ClassifierConfig, ClassifierTask
 from autoenc.train.task import config_from_dict, config_to_dict
+from tests.test_gan_models import toy_galaxies
 
 torch.set_num_threads(1)
 CPU = torch.device("cpu")
@@ -32,18 +32,6 @@ def shipped(tmp_path, monkeypatch):
     folder.mkdir()
     monkeypatch.setattr("autoenc.train.pretrain.PRETRAINED_DIR", folder)
     return folder
-
-
-def toy_galaxies(n=48, size=32, seed=0) -> GalaxySet:
-    """A bright blob whose colour tells the class (0 red, 1 green, 2 blue), on noise."""
-    rng = np.random.default_rng(seed)
-    labels = np.arange(n) % 3
-    yy, xx = np.mgrid[:size, :size]
-    blob = np.exp(-((yy - size / 2) ** 2 + (xx - size / 2) ** 2) / (2 * (size / 6) ** 2))
-    images = rng.normal(20, 8, (n, size, size, 3))
-    for i, c in enumerate(labels):
-        images[i, :, :, c] += 200 * blob
-    return GalaxySet(images=np.clip(images, 0, 255).astype(np.uint8), labels=labels.astype(np.int64))
 
 
 def tiny_task(model: str, steps: int = 2, **settings):

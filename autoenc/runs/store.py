@@ -248,13 +248,8 @@ class RunStore:
 
     # -- the queue -----------------------------------------------------------------
     def max_concurrent(self) -> int:
-        v = self.get_setting("max_concurrent")
-        if v is None:
-            v = os.environ.get("AUTOENC_MAX_CONCURRENT", "1")
-        try:
-            return max(1, int(v))
-        except ValueError:
-            return 1
+        with self.connect() as db:
+            return self._max_concurrent_in(db)
 
     def try_claim_slot(self, run_id: str, pid: int) -> bool:
         """Move run_id from queued to running if a slot is free and it is first in line."""

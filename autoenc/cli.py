@@ -1,4 +1,4 @@
-"""python -m autoenc: train | pretrain | eval | bench | runs. Errors are one line, exit 2."""
+"""python -m autoenc: train | pretrain | eval | bench | reliability | runs. Errors are one line, exit 2."""
 from __future__ import annotations
 
 import argparse
@@ -27,6 +27,8 @@ def add_common_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run-id", help="id for this run (default: generated)")
     p.add_argument("--threads", type=int, help="torch threads (default: cores / max concurrent runs)")
     p.add_argument("--resume", action="store_true", help="continue run --run-id from its last checkpoint")
+    # set by the dashboard's launcher, which has already queued the run for resuming
+    p.add_argument("--resume-prepared", action="store_true", help=argparse.SUPPRESS)
 
 
 def add_config_options(p: argparse.ArgumentParser, config_cls) -> None:
@@ -94,6 +96,14 @@ def build_parser(argv: list[str] | None = None) -> Parser:
     bench.add_argument("--json", action="store_true", help="print one JSON list of records")
     bench.add_argument("--only", metavar="PREFIX", help="only benchmarks whose name starts with PREFIX")
 
+    rel = sub.add_parser("reliability", help="kill runs and the server, feed bad input, load the app with "
+                                             "browser sessions; print the figures")
+    rel.add_argument("--json", action="store_true", help="print one JSON object (progress goes to stderr)")
+    rel.add_argument("--faults", type=int, default=20, help="training processes to SIGKILL and resume (default 20)")
+    rel.add_argument("--sessions", type=int, default=10, help="concurrent browser sessions; 0 skips the load "
+                                                                  "test and the server kill (default 10)")
+    rel.add_argument("--seconds", type=float, default=180.0, help="length of the load test (default 180)")
+    rel.add_argument("--seed", type=int, default=0, help="seed of the random kill points")
     runs = sub.add_parser("runs", help="list and control runs")
     home_opt = Parser(add_help=False)
     home_opt.add_argument("--home", help="folder of the run store (env AUTOENC_HOME; default checkpoints/)")
@@ -129,8 +139,9 @@ def cmd_train(args) -> int:
     if args.resume:
         if not args.run_id:
             raise UserError("--resume needs --run-id")
-        from autoenc.runs.launcher import prepare_resume
-        prepare_resume(store, args.run_id)
+        if not args.resume_prepared:
+            from autoenc.runs.launcher import prepare_resume
+            prepare_resume(store, args.run_id)
     run_id, outcome = execute(store, args.model, settings, run_id=args.run_id, resume=args.resume,
                               epochs=args.epochs, max_seconds=args.max_seconds, device=args.device,
                               threads=args.threads, progress=True)
@@ -201,6 +212,27 @@ def cmd_pretrain(args) -> int:
     return 0
 
 
+def cmd_reliability(args) -> int:
+    from autoenc.reliability import run_reliability
+    for name in ("faults", "sessions", "seconds"):
+        if getattr(args, name) < 0:
+            raise UserError(f"--{name} must not be negative")
+    echo = (lambda line: print(line, file=sys.stderr, flush=True)) if args.json else print
+    result = run_reliability(args.faults, args.sessions, args.seconds, args.seed, echo=echo)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for k, v in result.items():
+            if k != "failures":
+                print(f"{k}: {v}")
+        for f in result["failures"]:
+            print(f"FAILED: {f}")
+    ok = (result["faults_survived"] == result["faults_tried"] and result["session_errors"] == 0
+          and result["bad_inputs_handled"] == result["bad_inputs_tried"] and not result["runs_lost"]
+          and not result["checkpoints_corrupt"])
+    return 0 if ok else 1
+
+
 def cmd_bench(args) -> int:
     from autoenc.bench import run_benchmarks
     records = run_benchmarks(args.only, echo=not args.json)
@@ -213,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser(argv).parse_args(argv)
         return {"train": cmd_train, "runs": cmd_runs, "eval": cmd_eval,
-                "pretrain": cmd_pretrain, "bench": cmd_bench}[args.command](args)
+                "pretrain": cmd_pretrain, "bench": cmd_bench,
+                "reliability": cmd_reliability}[args.command](args)
     except UserError as e:
         print(f"autoenc: error: {e}", file=sys.stderr)
         return 2

@@ -41,13 +41,24 @@ def safe_name(filename: str) -> str:
     return name
 
 
+def unused_name(home: Path, name: str) -> str:
+    """name, or name-2, name-3, ...: a second upload of the same file name never replaces the first."""
+    taken = set(list_sets(home))
+    candidate, k = name, 1
+    while candidate in taken:
+        k += 1
+        candidate = f"{name}-{k}"
+    return candidate
+
+
 def import_upload(home: Path, filename: str, data: bytes) -> tuple[str, GalaxySet]:
     """Check an uploaded galaxy file and store it as a named set; returns (name, set)."""
     suffix = Path(str(filename)).suffix.lower()
     if suffix not in ALLOWED_SUFFIXES:
         raise UserError(f"{Path(str(filename)).name}: unsupported file type; upload one of {', '.join(ALLOWED_SUFFIXES)}")
     if len(data) > MAX_FILE_BYTES:
-        raise UserError(f"{Path(str(filename)).name} is {len(data) >> 20} MB; the limit is {MAX_FILE_BYTES >> 20} MB")
+        raise UserError(f"{Path(str(filename)).name} is {len(data) / 2**20:.1f} MB, over the limit of "
+                        f"{MAX_FILE_BYTES >> 20} MB")
     incoming = datasets_dir(home) / "incoming"
     incoming.mkdir(exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=suffix, dir=incoming)
@@ -61,7 +72,7 @@ def import_upload(home: Path, filename: str, data: bytes) -> tuple[str, GalaxySe
         Path(tmp).unlink(missing_ok=True)
     if len(gs) == 0:
         raise UserError(f"{Path(str(filename)).name} holds no usable images")
-    name = safe_name(filename)
+    name = unused_name(home, safe_name(filename))
     import io
     buf = io.BytesIO()
     np.savez_compressed(buf, images=gs.images, labels=gs.labels, class_names=np.asarray(gs.class_names))

@@ -223,7 +223,7 @@ def load_radio_npz(path: str | os.PathLike | BinaryIO) -> RadioSet:
     if size > MAX_FILE_BYTES:
         raise UserError(f"{name} is {size >> 20} MB; files over {MAX_FILE_BYTES >> 20} MB are refused")
     if not zipfile.is_zipfile(path):
-        raise UserError(f"{name} is not an .npz file (expected a zip archive of arrays)")
+        raise UserError(f"{name} is not an .npz file, or it is truncated (expected a zip archive of arrays)")
     if not isinstance(path, (str, os.PathLike)):
         path.seek(0)
     try:

@@ -28,6 +28,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write via temp file + fsync + rename, then fsync the folder so the rename sticks."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a writer that was killed
+        stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:

@@ -49,7 +49,7 @@ def train_command(model: str, settings: dict, home: Path, run_id: str,
     if max_seconds:
         cmd += ["--max-seconds", f"{max_seconds:g}"]
     if resume:
-        cmd.append("--resume")
+        cmd += ["--resume", "--resume-prepared"]  # the launcher queued it already (prepare_resume)
     return cmd
 
 
@@ -81,11 +81,15 @@ def start_run(store: RunStore, model: str, settings: dict, max_seconds: float | 
 
 def prepare_resume(store: RunStore, run_id: str, extra_steps: int | None = None) -> dict:
     """Queue a stopped/interrupted run again; returns its config (steps possibly extended)."""
+    from autoenc.runs.checkpoint import read_meta
     run = resumable(store, run_id)
+    # The file is the truth: a process killed between writing it and recording it in the
+    # store leaves the store one checkpoint behind.
+    step = int(read_meta(store.checkpoint_path(run_id))["step"])
     config = dict(run.config)
     if extra_steps:
-        config["steps"] = (run.checkpoint_step or 0) + extra_steps
-    store.update(run_id, status="queued", queued_at=time.time(), pid=None, ended=None,
+        config["steps"] = step + extra_steps
+    store.update(run_id, status="queued", queued_at=time.time(), pid=None, ended=None, checkpoint_step=step,
                  error=None, stop_requested=0, config=config, total_steps=config["steps"])
     return config
 

@@ -84,8 +84,10 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
             losses = task.train_step(step)
             bad = [k for k, v in losses.items() if not math.isfinite(v)]
             if bad:
+                kept = (f"The last good checkpoint (step {last_saved}) is kept." if last_saved
+                        else "It diverged before its first checkpoint, so there is nothing to resume.")
                 msg = (f"{bad[0]} became {losses[bad[0]]} at step {step}: training diverged "
-                       f"(try a lower learning rate). The last good checkpoint (step {last_saved}) is kept.")
+                       f"(try a lower learning rate). {kept}")
                 flush(step - 1)
                 return Outcome("failed", step - 1, msg)
             for k, v in losses.items():

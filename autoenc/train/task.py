@@ -77,7 +77,9 @@ def config_from_dict(cls, values: dict[str, Any]):
             elif kind is tuple:
                 v = tuple(float(x) for x in (v.split(",") if isinstance(v, str) else v))
         except (TypeError, ValueError):
-            raise UserError(f"{k} must be a {kind.__name__}, not {v!r}") from None
+            what = {int: "a whole number", float: "a number", str: "a text", bool: "yes or no",
+                    tuple: "numbers separated by commas, like 0.5,0.999"}.get(kind, kind.__name__)
+            raise UserError(f"{k} must be {what}, not {v!r}") from None
         kwargs[k] = v
     cfg = cls(**kwargs)
     check_config(cfg)

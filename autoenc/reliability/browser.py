@@ -1,0 +1,136 @@
+"""Start the real app with `streamlit run` and drive it in headless Chromium (Playwright).
+
+Used by the browser tests and by `python -m autoenc reliability`. Playwright is a test
+dependency (requirements-test.txt) and Chromium is Debian's, so both are imported lazily.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+from autoenc.errors import UserError
+from autoenc.paths import REPO_ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+
+
+def browser_missing() -> str | None:
+    """Why a browser cannot be driven here, or None when it can."""
+    if not Path(CHROMIUM).exists():
+        return f"{CHROMIUM} is missing (apt-get install chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright is not installed (pip install -r requirements-test.txt)"
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(home: Path, port: int | None = None, extra_env: dict | None = None) -> tuple[str, subprocess.Popen]:
+    """`streamlit run app.py` on 127.0.0.1 with its own run-store home; waits until healthy."""
+    port = port or free_port()
+    env = dict(os.environ, AUTOENC_HOME=str(home), PYTHONUNBUFFERED="1", **(extra_env or {}))
+    log_path = Path(home) / "server.log"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.port", str(port), "--server.address", "127.0.0.1",
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while True:
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
+                return url, proc
+        except OSError:
+            pass
+        if proc.poll() is not None or time.time() > deadline:
+            stop_server(proc)
+            raise UserError("streamlit did not start:\n" + log_path.read_text(errors="replace")[-3000:])
+        time.sleep(0.3)
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
+@contextmanager
+def streamlit_server(home: Path, extra_env: dict | None = None):
+    url, proc = start_server(home, extra_env=extra_env)
+    try:
+        yield url, proc
+    finally:
+        stop_server(proc)
+
+
+@contextmanager
+def chromium():
+    """A headless Debian Chromium under Playwright."""
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextmanager
+def browser_page(width=1400, height=1000):
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.set_default_timeout(30_000)
+        yield page
+
+
+def wait_for_app(page, text: str | None = None, timeout_ms: int = 30_000):
+    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
+    if text:
+        page.get_by_text(text, exact=False).first.wait_for(timeout=timeout_ms)
+
+
+def exceptions_on(page) -> list[str]:
+    """Tracebacks Streamlit shows on the page (there should never be any)."""
+    return [e.inner_text() for e in page.query_selector_all('[data-testid="stException"]')]
+
+
+# The x of the last point of each Plotly chart on the page (plotly.js keeps the figure's
+# data on its graph div): a chart that keeps updating shows this growing.
+CHART_LAST_X_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(el => {
+    const xs = (el.data || []).flatMap(t => Array.from(t.x || []));
+    return xs.length ? Math.max(...xs.filter(v => typeof v === 'number')) : null; })"""
+
+
+def chart_last_x(page) -> list:
+    return page.evaluate(CHART_LAST_X_JS)
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process in MiB (Linux /proc), 0 if it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0

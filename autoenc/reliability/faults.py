@@ -1,0 +1,248 @@
+"""Faults: training processes killed with SIGKILL at random points, and a killed server.
+
+Each kill trial starts a real run (`python -m autoenc train ...`, as the dashboard does),
+waits until it has a checkpoint, then SIGKILLs it after a random delay: mid-step, mid
+metric write or mid-checkpoint write. It survives when
+  - the run store still opens and passes SQLite's integrity check,
+  - the run is marked `interrupted`,
+  - its checkpoint file loads (never half-written) at the step the store records,
+  - `resume` continues from that step as one curve and finishes,
+  - no temporary checkpoint file is left behind.
+"""
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autoenc.runs import launcher
+from autoenc.runs.checkpoint import load_checkpoint
+from autoenc.runs.store import RunStore
+
+# Small versions of each model: a step takes milliseconds and checkpoints come every few
+# steps, so a random kill often lands inside a checkpoint write.
+TINY_SETTINGS: dict[str, dict] = {
+    "denoiser": {"n_train": 256, "n_val": 64, "batch_size": 32, "eval_every": 10, "checkpoint_every": 5,
+                 "snapshot_seconds": 0.5},
+    "vae": {"image_size": 32, "n_images": 64, "batch_size": 8, "eval_every": 20, "checkpoint_every": 3,
+            "snapshot_seconds": 0.5},
+    "gan": {"image_size": 32, "ngf": 8, "ndf": 8, "n_images": 64, "batch_size": 16, "eval_every": 1000,
+            "checkpoint_every": 3, "snapshot_seconds": 0.5},
+    "acgan": {"image_size": 32, "ngf": 8, "ndf": 8, "n_images": 64, "batch_size": 16, "eval_every": 1000,
+              "checkpoint_every": 3, "snapshot_seconds": 0.5},
+    "wgan-gp": {"image_size": 32, "ngf": 8, "ndf": 8, "n_images": 64, "batch_size": 16, "eval_every": 1000,
+                "checkpoint_every": 2, "snapshot_seconds": 0.5},
+    "wgan-div": {"image_size": 32, "ngf": 8, "ndf": 8, "n_images": 64, "batch_size": 16, "eval_every": 1000,
+                 "checkpoint_every": 2, "snapshot_seconds": 0.5},
+}
+FAULT_MODELS = tuple(TINY_SETTINGS)
+
+
+@dataclass
+class FaultReport:
+    tried: int = 0
+    survived: int = 0
+    runs_lost: int = 0
+    checkpoints_corrupt: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def add(self, other: "FaultReport") -> None:
+        self.tried += other.tried
+        self.survived += other.survived
+        self.runs_lost += other.runs_lost
+        self.checkpoints_corrupt += other.checkpoints_corrupt
+        self.failures += other.failures
+
+
+def wait_until(predicate, timeout: float, every: float = 0.05, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise TimeoutError(f"{what} not reached in {timeout:g} s")
+
+
+def store_is_healthy(home: Path) -> bool:
+    """A fresh handle opens the store and SQLite finds nothing wrong with the file."""
+    store = RunStore(home)
+    with store.connect() as db:
+        return db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def leftover_temp_files(folder: Path) -> list[str]:
+    return sorted(p.name for p in Path(folder).glob(".*.tmp"))
+
+
+def kill_and_resume(home: Path, model: str, rng: random.Random, resume_steps: int = 3,
+                    timeout: float = 180.0) -> FaultReport:
+    """One trial: start, SIGKILL at a random point after the first checkpoint, check, resume."""
+    report = FaultReport(tried=1)
+    store = RunStore(home)
+    rid = launcher.start_run(store, model, {**TINY_SETTINGS[model], "steps": 1_000_000})
+    try:
+        wait_until(lambda: (store.get(rid).checkpoint_step or 0) >= 1, timeout, what=f"{model}'s first checkpoint")
+        time.sleep(rng.uniform(0.0, 1.5))
+        os.kill(store.get(rid).pid, signal.SIGKILL)
+
+        if not store_is_healthy(home):
+            report.failures.append(f"{model}: run store damaged after SIGKILL")
+            return report
+        store = RunStore(home)
+        wait_until(lambda: store.list() and store.get(rid).status == "interrupted", 30, what="interrupted status")
+        run = store.get(rid)
+        try:
+            _, meta = load_checkpoint(store.checkpoint_path(rid), expect_model=model)
+        except Exception as e:  # noqa: BLE001 - any failure to load is what we count
+            report.checkpoints_corrupt += 1
+            report.failures.append(f"{model}: checkpoint unreadable after SIGKILL: {e}")
+            return report
+        # killed between writing the file and recording it, the store lags one checkpoint
+        if meta["step"] < (run.checkpoint_step or 0):
+            report.failures.append(f"{model}: store says checkpoint step {run.checkpoint_step}, file {meta['step']}")
+            return report
+
+        launcher.resume_run(store, rid, extra_steps=resume_steps)
+        wait_until(lambda: store.get(rid).status in ("finished", "failed"), timeout, what="resumed run to finish")
+        run = store.get(rid)
+        _, meta_after = load_checkpoint(store.checkpoint_path(rid), expect_model=model)
+        steps = [s for s, name, _ in store.metrics_since(rid, 0)[0] if name == "loss"]
+        problems = []
+        if run.status != "finished":
+            problems.append(f"resumed run {run.status}: {run.error}")
+        if meta_after["step"] != meta["step"] + resume_steps or run.step != meta_after["step"]:
+            problems.append(f"resumed from {meta['step']} but ended at {run.step} (file {meta_after['step']})")
+        if steps != sorted(steps) or len(steps) != len(set(steps)):
+            problems.append("loss curve has repeated or unordered steps after resume")
+        if leftover_temp_files(store.run_dir(rid)):
+            problems.append(f"temporary files left: {leftover_temp_files(store.run_dir(rid))}")
+        if problems:
+            report.failures.append(f"{model}: " + "; ".join(problems))
+        else:
+            report.survived = 1
+        return report
+    except TimeoutError as e:
+        report.failures.append(f"{model}: {e}")
+        return report
+    finally:
+        try:
+            run = store.get(rid)
+        except Exception:  # noqa: BLE001
+            report.runs_lost += 1
+            report.failures.append(f"{model}: run {rid} vanished from the store")
+        else:
+            if run.active and run.pid:
+                try:
+                    os.kill(run.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+
+def kill_trials(home: Path, n: int, seed: int = 0, models: tuple[str, ...] = FAULT_MODELS,
+                echo=None) -> FaultReport:
+    """n kill trials, cycling through the models; all runs share one store, as on a server."""
+    rng = random.Random(seed)
+    report = FaultReport()
+    for i in range(n):
+        model = models[i % len(models)]
+        one = kill_and_resume(home, model, rng)
+        report.add(one)
+        if echo:
+            echo(f"fault {i + 1}/{n} {model}: " + ("survived" if one.survived else "FAILED " + "; ".join(one.failures)))
+    # every run ever started is still listed and none is left in an active state
+    store = RunStore(home)
+    for run in store.list():
+        if run.status not in ("finished", "stopped", "interrupted", "failed"):
+            report.failures.append(f"run {run.id} left {run.status}")
+    return report
+
+
+def _chart_grows(page, seconds: float = 20.0) -> bool:
+    """True once the page's loss chart has gained a point (the fragment polls every 2 s)."""
+    from autoenc.reliability.browser import chart_last_x
+    first = None
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        xs = [x for x in chart_last_x(page) if x is not None]
+        if xs:
+            if first is None:
+                first = max(xs)
+            elif max(xs) > first:
+                return True
+        page.wait_for_timeout(500)
+    return False
+
+
+def server_kill_trial(home: Path, echo=None) -> FaultReport:
+    """SIGKILL the Streamlit server while two runs train; start it again and check that
+    the dashboard re-attaches to the run still going and marks the one that died.
+
+    Run A is started from the page (so the server is its parent), run B from outside; B is
+    killed while the server is down.
+    """
+    from autoenc.reliability.browser import chromium, exceptions_on, start_server, stop_server, wait_for_app
+    report = FaultReport(tried=1)
+    store = RunStore(home)
+    store.set_setting("max_concurrent", 2)
+    proc = None
+    runs = []
+    try:
+        with chromium() as browser:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(60_000)
+            url, proc = start_server(home)
+            page.goto(url + "/denoiser")
+            wait_for_app(page, "The three noise datasets")
+            page.get_by_role("button", name="Train").click()
+            a = wait_until(lambda: [r.id for r in store.list(model="denoiser") if r.status == "running"], 90,
+                           what="the run started from the page")[0]
+            b = launcher.start_run(store, "denoiser", {**TINY_SETTINGS["denoiser"], "noise": "uniform",
+                                                       "steps": 1_000_000})
+            runs = [a, b]
+            wait_until(lambda: store.get(b).status == "running" and store.get(b).checkpoint_step, 90,
+                       what="the second run's first checkpoint")
+
+            os.killpg(proc.pid, signal.SIGKILL)  # the server and anything in its process group
+            proc.wait(10)
+            step = store.get(a).step
+            time.sleep(3)
+            problems = []
+            if not (store.get(a).status == "running" and store.get(a).step > step):
+                problems.append("the run started from the page did not outlive the server")
+            os.kill(store.get(b).pid, signal.SIGKILL)
+
+            url, proc = start_server(home)
+            page.goto(url + "/runs")
+            wait_for_app(page, "Run details")
+            # the table is a canvas grid: its cells are in the DOM but hidden
+            wait_until(lambda: "interrupted" in page.content() and "running" in page.content(), 30,
+                       every=0.5, what="the Runs page to list the run still going and the one that died")
+            if store.get(b).status != "interrupted":
+                problems.append(f"the killed run shows {store.get(b).status}, not interrupted")
+            page.goto(url + "/denoiser")
+            wait_for_app(page, "MSE loss (train and validation)")
+            if not _chart_grows(page):
+                problems.append("the restarted dashboard's chart does not follow the run still training")
+            if exceptions_on(page):
+                problems.append("a traceback on the page: " + exceptions_on(page)[0][:200])
+            if not store_is_healthy(home):
+                problems.append("run store damaged")
+            if problems:
+                report.failures += [f"server kill: {p}" for p in problems]
+            else:
+                report.survived = 1
+    except Exception as e:  # noqa: BLE001 - a timeout in the store or in the browser: the trial failed
+        report.failures.append(f"server kill: {type(e).__name__}: {str(e).splitlines()[0]}")
+    finally:
+        if proc is not None and proc.poll() is None:
+            stop_server(proc)
+        for rid in runs:
+            if store.get(rid).active:
+                launcher.stop_run(store, rid, wait_s=30)
+    if echo:
+        echo("server kill: " + ("survived" if report.survived else "FAILED " + "; ".join(report.failures)))
+    return report

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -136,6 +137,8 @@ def cmd_train(args) -> int:
         if v is not None and v <= 0:
             raise UserError(f"--{name.replace('_', '-')} must be positive, not {v}")
     store = RunStore(resolve_home(args.home))
+    # everything in this process (imported galaxy sets too) reads the same home
+    os.environ["AUTOENC_HOME"] = str(store.home)
     if args.resume:
         if not args.run_id:
             raise UserError("--resume needs --run-id")

@@ -12,7 +12,7 @@ from autoenc.train.gan import image_grid as grid
 from autoenc.paths import home
 from pages.ui import get_store, page_setup
 
-ACTIVE_KEY = "active_galaxy_set"
+ACTIVE_KEY = datasets.ACTIVE_SETTING
 
 
 @st.cache_data(show_spinner="Loading galaxies…", max_entries=4)

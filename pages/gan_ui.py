@@ -22,7 +22,7 @@ from autoenc.runs.store import Run, RunStore
 from autoenc.train import gan
 from autoenc.train.classifier import HELDOUT_SIZE
 from autoenc.train.pretrain import load_trained
-from pages.ui import get_store, live_chart, run_controls
+from pages.ui import get_store, live_chart, run_controls, training_data
 
 GRID_SECONDS = 3.0          # the live grid: a run writes a new one about every 3 s
 EVAL_SECONDS = 10.0         # measures are logged every eval_every steps: minutes apart
@@ -192,8 +192,11 @@ def training_section(store: RunStore, model: str, task_cls) -> Run | None:
     if runs:
         shown = by_id[st.selectbox("Run shown", list(by_id), key=run_key)]
 
+    data = training_data(store)
+
     def start():
-        settings = {"image_size": int(size), "steps": int(steps), "n_images": int(n_images), "seed": int(seed)}
+        settings = {"image_size": int(size), "steps": int(steps), "n_images": int(n_images), "seed": int(seed),
+                    "data": data}
         st.session_state[pending] = launcher.start_run(store, model, settings, max_seconds=float(limit))
 
     run_controls(store, shown, start, key=model)

@@ -128,6 +128,15 @@ def run_controls(store: RunStore, run: Run | None, start, key: str) -> None:
         st.warning(f"Run {run.id} was interrupted (its process died). Resume continues from step {run.checkpoint_step or 0}.")
 
 
+def training_data(store: RunStore) -> str:
+    """The galaxy set a new run trains on (the Datasets page's active set), said on the page."""
+    from autoenc.data.datasets import RENDERED, active_set
+    name = active_set(store)
+    what = "rendered galaxies" if name == RENDERED else f"the imported set '{name}'"
+    st.caption(f"New runs train on {what}, the active galaxy set (change it on the Datasets page).")
+    return name
+
+
 def elapsed(run: Run) -> str:
     if not run.started:
         return "-"

@@ -6,7 +6,7 @@ import streamlit as st
 from autoenc.errors import UserError
 from autoenc.runs import launcher
 from autoenc.train import vae as V
-from pages.ui import get_store, live_chart, page_setup, run_controls
+from pages.ui import get_store, live_chart, page_setup, run_controls, training_data
 
 N_PICK = 16  # images offered for interpolation
 
@@ -66,8 +66,11 @@ if runs:
     shown = next(r for r in runs if r.id == chosen)
 
 
+data = training_data(store)
+
+
 def start():
-    launcher.start_run(store, "vae", {"arch": arch, "image_size": int(size), "beta": float(beta)},
+    launcher.start_run(store, "vae", {"arch": arch, "image_size": int(size), "beta": float(beta), "data": data},
                        max_seconds=float(max_seconds))
 
 

@@ -20,6 +20,7 @@ from autoenc.errors import UserError
 from autoenc.runs.checkpoint import atomic_write_bytes
 
 RENDERED = "rendered"
+ACTIVE_SETTING = "active_galaxy_set"   # run-store setting: the set the image pages train on
 ALLOWED_SUFFIXES = (".npz", ".zip", ".h5", ".hdf5")
 STORED_SIZE = 128           # imported sets are kept at 128 px; pages resize down
 BROWSE_N = 600              # images in the rendered set the Datasets page browses
@@ -95,3 +96,24 @@ def load_set(home: Path, name: str, size: int = 64) -> GalaxySet:
     gs.source = f"imported: {name}"
     return gs
 
+
+
+def active_set(store) -> str:
+    """The galaxy set chosen on the Datasets page ('rendered' if none, or if it was deleted)."""
+    name = store.get_setting(ACTIVE_SETTING) or RENDERED
+    return name if name in list_sets(store.home) else RENDERED
+
+
+def training_set(name: str, n: int, size: int, seed: int) -> GalaxySet:
+    """Training images for the VAE and GANs: n rendered ones, or an imported set (at most n
+    of its images, a seeded random subset if it has more). The set is looked up in the
+    run-store home of this process (--home or AUTOENC_HOME)."""
+    if name == RENDERED:
+        from autoenc.data import galaxies  # looked up at call time, so tests can stand in for it
+        return galaxies.rendered_set(n, size, seed)
+    from autoenc.paths import home
+    gs = load_set(home(), name, size)
+    if len(gs) > n:
+        keep = np.sort(np.random.default_rng(seed).choice(len(gs), n, replace=False))
+        gs = GalaxySet(gs.images[keep], gs.labels[keep], gs.class_names, gs.source, list(gs.warnings))
+    return gs

@@ -89,6 +89,7 @@ class VAEConfig(TrainSettings):
                                         "but leaves the codes further from the N(0, I) prior", lo=1e-4, hi=1000.0)
     n_images: int = setting(6000, "rendered training images (a third per class)", lo=2, hi=200_000)
     data_seed: int = setting(0, "seed of the rendered training set", lo=0)
+    data: str = setting("rendered", "galaxy set to train on: rendered, or a set imported on the Datasets page")
 
     def __post_init__(self):
         if self.image_size == 0 and self.arch in DEFAULT_SIZE:
@@ -382,9 +383,9 @@ class VAETask(Task):
 
     def __init__(self, config: VAEConfig, device: torch.device):
         super().__init__(config, device)
-        from autoenc.data.galaxies import rendered_set
+        from autoenc.data.datasets import training_set
         cfg = config
-        train = rendered_set(cfg.n_images, cfg.image_size, cfg.data_seed)
+        train = training_set(cfg.data, cfg.n_images, cfg.image_size, cfg.data_seed)
         if len(train) < 2:
             raise UserError(f"the training set has {len(train)} image(s); a VAE needs at least 2")
         # uint8 NCHW on the device: 4x smaller than float, converted per batch.

@@ -8,7 +8,7 @@ from autoenc.data import datasets, radio
 from autoenc.data.galaxies import CLASS_NAMES
 from autoenc.errors import UserError
 from autoenc.metrics.signal import power_spectrum
-from autoenc.train.gan import image_grid as grid
+from autoenc.images import image_grid as grid
 from autoenc.paths import home
 from pages.ui import get_store, page_setup
 

@@ -42,6 +42,7 @@ import torch
 from torch import nn
 
 from autoenc.errors import CheckpointError, UserError
+from autoenc.images import image_grid  # noqa: F401 - re-exported for the GAN pages
 from autoenc.metrics.images import class_histogram, kid, prdc, total_variation
 from autoenc.models.gan import IMAGE_SIZES, N_CLASSES, NORMS, Z_DIM, build_critic, build_generator
 from autoenc.train import losses
@@ -194,20 +195,6 @@ def class_rows(generator: nn.Module, n_cols: int, seed: int = 0) -> np.ndarray:
     z = noise(n_cols, generator.z_dim, seed).repeat(generator.n_classes, 1)
     labels = torch.arange(generator.n_classes).repeat_interleave(n_cols)
     return generate_from(generator, z, labels)
-
-
-def image_grid(images: np.ndarray, ncols: int, pad: int = 2, fill: int = 0) -> np.ndarray:
-    """(n, H, W, 3) uint8 -> one (rows*(H+pad)+pad, ncols*(W+pad)+pad, 3) uint8 image, row by row."""
-    images = np.asarray(images)
-    n, h, w, c = images.shape
-    ncols = max(1, min(int(ncols), max(n, 1)))
-    nrows = max(1, -(-n // ncols))
-    grid = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad, c), fill, np.uint8)
-    for i in range(n):
-        r, col = divmod(i, ncols)
-        y, x = pad + r * (h + pad), pad + col * (w + pad)
-        grid[y:y + h, x:x + w] = images[i]
-    return grid
 
 
 def _adam(params, cfg: GANConfig, device: torch.device) -> torch.optim.Adam:

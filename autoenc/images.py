@@ -1,0 +1,54 @@
+"""Image outputs every page shares: grids of thumbnails, PNG and animated GIF bytes."""
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+
+from autoenc.errors import UserError
+
+
+def image_grid(images, ncols: int = 8, pad: int = 2, fill: int = 0) -> np.ndarray:
+    """uint8 (N, H, W, 3) -> one uint8 image, ncols per row, `pad` pixels of `fill` between tiles."""
+    a = np.asarray(images)
+    if a.ndim == 3:
+        a = a[None]
+    if a.ndim != 4 or len(a) == 0:
+        raise UserError(f"image_grid needs images shaped (N, H, W, C), not {a.shape}")
+    n, h, w, c = a.shape
+    ncols = max(1, min(int(ncols), n))
+    nrows = math.ceil(n / ncols)
+    grid = np.full((nrows * h + (nrows + 1) * pad, ncols * w + (ncols + 1) * pad, c), fill, np.uint8)
+    for i in range(n):
+        r, k = divmod(i, ncols)
+        y, x = pad + r * (h + pad), pad + k * (w + pad)
+        grid[y:y + h, x:x + w] = a[i]
+    return grid
+
+
+def to_png(image) -> bytes:
+    """uint8 (H, W, 3) -> PNG bytes."""
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def to_gif(frames, duration_ms: int = 80, boomerang: bool = True, scale: int = 1) -> bytes:
+    """uint8 frames (N, H, W, 3) -> looping animated GIF bytes. boomerang plays the
+    frames forward then back (a -> b -> a) so the loop has no jump; scale enlarges
+    the frames (nearest neighbour) for small thumbnails."""
+    from PIL import Image
+    a = np.asarray(frames, dtype=np.uint8)
+    if a.ndim != 4 or len(a) == 0:
+        raise UserError(f"a GIF needs frames shaped (N, H, W, 3), not {a.shape}")
+    if boomerang and len(a) > 2:
+        a = np.concatenate([a, a[-2:0:-1]])
+    if scale > 1:
+        a = a.repeat(scale, axis=1).repeat(scale, axis=2)
+    imgs = [Image.fromarray(f).quantize(colors=256, method=Image.Quantize.MEDIANCUT) for f in a]
+    buf = io.BytesIO()
+    imgs[0].save(buf, format="GIF", save_all=True, append_images=imgs[1:],
+                 duration=int(duration_ms), loop=0, disposal=1)
+    return buf.getvalue()

@@ -388,8 +388,7 @@ class VAETask(Task):
         for group in self.opt.param_groups:
             group["lr"] = self.learning_rate(step)
         x = self._batch()
-        x_hat, mu, logvar = self.model(x)
-        loss, recon, kl = vae_loss(x_hat, x, mu, logvar, self.config.beta)
+        loss, recon, kl = self.model.training_loss(x, self.config.beta)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
@@ -567,9 +566,8 @@ def benchmarks() -> Iterator["Record"]:
     paper = PaperVAE(128).train()
     opt = torch.optim.Adam(paper.parameters(), lr=1e-4, fused=True)
 
-    def step(x):
-        x_hat, mu, logvar = paper(x)
-        loss, _, _ = vae_loss(x_hat, x, mu, logvar)
+    def step(x):        # VAETask.train_step's work
+        loss, _, _ = paper.training_loss(x)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -82,8 +82,9 @@ def loss_text(model: str, cfg) -> str:
 
 def expectations(model: str, task_cls) -> str:
     plan = task_cls.pretrain_plan()[0]
-    shipped = (f"The shipped checkpoint is 64 px, trained for up to {plan.settings['steps']:,} steps "
-               f"({plan.max_seconds / 60:.0f} minutes at most on 2 cores).")
+    batch = plan.settings.get("batch_size", task_cls.Config().batch_size)
+    shipped = (f"The shipped checkpoint is 64 px, {plan.settings['steps']:,} generator steps at batch {batch} "
+               f"(`python -m autoenc pretrain {model}`: about half an hour on one core).")
     if model in ("wgan-gp", "wgan-div"):
         return ("On a 2-core CPU a 32 px step (5 critic steps with a double backward pass for the penalty, "
                 "then one generator step, batch 64) takes about 0.7–2 s, so a 5-minute run is 150–400 "

@@ -292,3 +292,16 @@ def test_a_weights_only_file_rebuilds_for_inference(tmp_path, monkeypatch):
     g = trained.modules["generator"]
     assert not g.training
     assert np.array_equal(generate(g, 6, seed=3, labels=2), generate(task.generator, 6, seed=3, labels=2))
+
+
+def test_sky_bias_starts_the_generator_at_a_dark_sky():
+    import math
+    from autoenc.models.gan import SKY_TANH
+    from autoenc.train.gan import GANConfig, WGANGPConfig, WGANDivConfig
+    torch.manual_seed(0)
+    dark = build_generator(32, 8, sky_bias=True)(torch.randn(16, 100))
+    grey = build_generator(32, 8)(torch.randn(16, 100))
+    assert abs(dark.mean().item() - math.tanh(SKY_TANH)) < 0.05 and abs(grey.mean().item()) < 0.05
+    assert WGANGPConfig().sky_bias and WGANDivConfig().sky_bias and not GANConfig().sky_bias
+    assert "net.12.bias" in build_generator(64, 8, sky_bias=True).state_dict()
+    assert "net.12.bias" not in build_generator(64, 8).state_dict()   # the shipped DCGAN file has no such key

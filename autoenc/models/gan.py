@@ -33,6 +33,11 @@ IMAGE_SIZES = (32, 64, 128)
 N_CLASSES = 3
 NORMS = ("batch", "layer", "instance", "none")
 MAX_MULT = 8          # widest layer = 8 x ngf (ndf), as in DCGAN's 64 px nets
+# tanh(-1.25) = -0.85, a pixel of 0.076 in [0, 1]: the dark sky of a galaxy thumbnail. A
+# generator whose output bias starts there draws sky from step one; from 0 (mid grey),
+# Adam moves a bias by about lr per step, so at WGAN-GP's lr of 1e-4 the sky stayed grey
+# for the first thousands of steps.
+SKY_TANH = -1.25
 
 
 def _n_doublings(image_size: int) -> int:
@@ -75,7 +80,7 @@ def _norm(kind: str, channels: int) -> nn.Module:
 class Generator(nn.Module):
     """z (B, z_dim) -> images (B, 3, S, S) in [-1, 1]."""
 
-    def __init__(self, image_size: int = 64, ngf: int = 32, z_dim: int = Z_DIM):
+    def __init__(self, image_size: int = 64, ngf: int = 32, z_dim: int = Z_DIM, sky_bias: bool = False):
         super().__init__()
         self.image_size, self.ngf, self.z_dim = image_size, ngf, z_dim
         self.n_classes = 0
@@ -87,9 +92,12 @@ class Generator(nn.Module):
         for c_in, c_out in zip(w[:-1], w[1:]):                              # 4 -> S/2
             layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False),
                        nn.BatchNorm2d(c_out), nn.ReLU(True)]
-        layers += [nn.ConvTranspose2d(w[-1], 3, 4, 2, 1, bias=False), nn.Tanh()]  # S/2 -> S
+        layers += [nn.ConvTranspose2d(w[-1], 3, 4, 2, 1, bias=sky_bias), nn.Tanh()]  # S/2 -> S
         self.net = nn.Sequential(*layers)
         init_weights(self)
+        if sky_bias:
+            with torch.no_grad():
+                layers[-2].bias.fill_(SKY_TANH)
 
     def latent(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """What the first layer sees, (B, z_dim, 1, 1)."""
@@ -102,8 +110,9 @@ class Generator(nn.Module):
 class ConditionalGenerator(Generator):
     """(z (B, z_dim), labels (B,) int64) -> images; the class embedding multiplies z."""
 
-    def __init__(self, image_size: int = 64, ngf: int = 32, z_dim: int = Z_DIM, n_classes: int = N_CLASSES):
-        super().__init__(image_size, ngf, z_dim)
+    def __init__(self, image_size: int = 64, ngf: int = 32, z_dim: int = Z_DIM, n_classes: int = N_CLASSES,
+                 sky_bias: bool = False):
+        super().__init__(image_size, ngf, z_dim, sky_bias)
         self.n_classes = n_classes
         self.class_embedding = nn.Embedding(n_classes, z_dim)   # N(0, 1) rows, as nn.Embedding draws them
 
@@ -150,10 +159,11 @@ class ConditionalCritic(Critic):
         return out[:, 0], out[:, 1:]
 
 
-def build_generator(image_size: int = 64, ngf: int = 32, z_dim: int = Z_DIM, n_classes: int = 0) -> Generator:
+def build_generator(image_size: int = 64, ngf: int = 32, z_dim: int = Z_DIM, n_classes: int = 0,
+                    sky_bias: bool = False) -> Generator:
     if n_classes:
-        return ConditionalGenerator(image_size, ngf, z_dim, n_classes)
-    return Generator(image_size, ngf, z_dim)
+        return ConditionalGenerator(image_size, ngf, z_dim, n_classes, sky_bias)
+    return Generator(image_size, ngf, z_dim, sky_bias)
 
 
 def build_critic(image_size: int = 64, ndf: int = 32, norm: str = "batch", n_classes: int = 0) -> Critic:

@@ -77,6 +77,9 @@ class GANConfig(TrainSettings):
                             lo=16, hi=200_000)
     data_seed: int = setting(0, "seed of the rendered training set", lo=0)
     data: str = setting("rendered", "galaxy set to train on: rendered, or a set imported on the Datasets page")
+    # Off for DCGAN and acGAN (their lr of 2e-4 and 1 critic step darken the sky within a
+    # few hundred steps, and their shipped checkpoints have no output bias); on for the WGANs.
+    sky_bias: bool = setting(False, "give the generator an output bias that starts at a dark sky")
 
     def check(self) -> None:
         if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
@@ -103,6 +106,8 @@ class WGANConfig(GANConfig):
     checkpoint_every: int = setting(100, "steps between checkpoints", lo=1)
     # a WGAN step (5 critic steps) costs 6-8 GAN steps, so evaluating 4x as often costs the same share
     eval_every: int = setting(50, "steps between validation passes (class histogram, coverage, KID)", lo=1)
+    sky_bias: bool = setting(True, "give the generator an output bias that starts at a dark sky (models/gan.py: "
+                                   "at lr 1e-4 the sky otherwise stays grey for thousands of steps)")
 
     def check(self) -> None:
         super().check()
@@ -409,7 +414,8 @@ class GANTask(Task):
     @classmethod
     def build_modules(cls, config: GANConfig) -> dict[str, nn.Module]:
         return {
-            "generator": build_generator(config.image_size, config.ngf, config.z_dim, cls.n_classes),
+            "generator": build_generator(config.image_size, config.ngf, config.z_dim, cls.n_classes,
+                                         config.sky_bias),
             "critic": build_critic(config.image_size, config.ndf, config.critic_norm, cls.n_classes),
         }
 

@@ -62,8 +62,10 @@ def pretrain(model: str, only: str | None = None, out_dir: Path | None = None):
         with tempfile.TemporaryDirectory() as tmp:
             store = RunStore(Path(tmp))
             run_id, outcome = execute(store, model, item.settings, max_seconds=item.max_seconds, progress=True)
-            if outcome.status == "failed":
-                raise CheckpointError(f"pretraining {item.file} failed: {outcome.message}")
+            if outcome.status != "finished":   # failed, or stopped (Ctrl-C, SIGTERM): keep the shipped file
+                raise CheckpointError(f"pretraining {item.file} {outcome.status} at step {outcome.step}"
+                                      f"{': ' + outcome.message if outcome.status == 'failed' else ''}; "
+                                      f"{out_dir / item.file} is unchanged")
             tensors, meta = load_checkpoint(store.checkpoint_path(run_id), expect_model=model)
         weights = {k: v for k, v in tensors.items() if not k.startswith("optim.")}
         meta = {**meta, "run_id": None, "pretrained": True}

@@ -6,6 +6,7 @@ Each model's module contributes a `benchmarks()` generator; records are named wi
 from __future__ import annotations
 
 import importlib
+import os
 import statistics
 import time
 from dataclasses import asdict, dataclass
@@ -44,8 +45,15 @@ def median_time(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> 
     return statistics.median(times)
 
 
+def bench_threads() -> int:
+    """Every benchmark runs with the torch threads a dashboard run gets: the cores but one,
+    which stays with the server (runs/worker.py: threads_per_run at the default limit of 1)."""
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
 def machine_benchmarks() -> Iterator[Record]:
-    """fp32 matmul peak (2048^3) with the threads torch uses: the yardstick for model figures."""
+    """fp32 matmul peak (2048^3) with the benchmarks' threads: the yardstick for model figures."""
+    yield Record("machine.torch_threads", torch.get_num_threads(), "threads")
     n = 2048
     a, b = torch.randn(n, n), torch.randn(n, n)
     t = median_time(lambda: a @ b, repeats=5)
@@ -82,6 +90,7 @@ BENCHMARKS: list[tuple[str, str]] = [
 
 def run_benchmarks(only: str | None = None, echo: bool = False) -> list[Record]:
     records = []
+    torch.set_num_threads(bench_threads())  # the same for `--only X` as in a full run
     for prefix, target in BENCHMARKS:
         if only and not (prefix.startswith(only) or only.startswith(prefix)):
             continue

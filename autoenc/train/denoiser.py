@@ -286,12 +286,6 @@ def seconds_to_accuracy(noise: str, target: float, max_seconds: float = 240.0,
 def benchmarks() -> Iterator:
     from autoenc.bench import Record, median_time
 
-    from autoenc.runs.worker import threads_per_run
-    from autoenc.runs.store import RunStore
-    import tempfile
-    # Measure with the threads a dashboard run gets (one core stays with the server).
-    with tempfile.TemporaryDirectory() as tmp:
-        torch.set_num_threads(threads_per_run(RunStore(Path(tmp))))
     n = 20_000
     t = median_time(lambda: simulate(n, "galactic", seed=1), repeats=3)
     yield Record("denoiser.traces_per_s", n / t, "traces/s", target=20_000)

@@ -48,3 +48,11 @@ def test_not_sqlite_store_is_a_clear_error(home):
     (home / "runs" / "runs.sqlite").write_text("not a database " * 200)
     r = run_cli("runs", "list", home=home)
     assert r.returncode == 2 and "not a readable SQLite database" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_bench_only_prints_json_records_with_the_thread_count():
+    import json
+    r = run_cli("bench", "--only", "machine", "--json", timeout=300)
+    assert r.returncode == 0, r.stderr
+    records = {rec["name"]: rec for rec in json.loads(r.stdout)}
+    assert records["machine.torch_threads"]["value"] >= 1 and records["machine.matmul_gflops"]["value"] > 0

@@ -68,6 +68,21 @@ def describe(arch: str, image_size: int, latent_dim: int | None = None) -> str:
     return text + (f" (latent {latent_dim})" if latent_dim is not None else "")
 
 
+class TransposedLinear(nn.Linear):
+    """nn.Linear holding its weight as (in, out) rather than (out, in); the same init.
+
+    For the paper decoder's 500 -> 49152 layer this makes the weight gradient
+    h^T g, a (500, B) x (B, 49152) product, which MKL runs ~5 % faster per step than
+    the (49152, B) x (B, 500) one nn.Linear's layout asks for (measured at batch 1024)."""
+
+    def __init__(self, in_features: int, out_features: int):
+        super().__init__(in_features, out_features)
+        self.weight = nn.Parameter(self.weight.detach().t().contiguous())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.addmm(self.bias, x, self.weight)
+
+
 class PaperVAE(_VAE):
     """The seed's fully connected VAE: 3*S*S -> hidden -> (mu, logvar); latent -> hidden -> 3*S*S."""
 
@@ -81,7 +96,7 @@ class PaperVAE(_VAE):
         self.enc_mu = nn.Linear(hidden, latent_dim)
         self.enc_logvar = nn.Linear(hidden, latent_dim)
         self.dec_hidden = nn.Linear(latent_dim, hidden)
-        self.dec_out = nn.Linear(hidden, n_in)
+        self.dec_out = TransposedLinear(hidden, n_in)
         with torch.no_grad():
             self.dec_out.bias.fill_(SKY_LOGIT)
 

@@ -762,9 +762,12 @@ def _fake_galaxies(n: int, size: int, seed: int = 0):
                      labels=rng.integers(0, N_CLASSES, n).astype(np.int64))
 
 
-# generator steps timed per model and size (after one warm-up step each): ~90 s in all on 2 cores
-TIMED_STEPS = {32: {"gan": 6, "acgan": 6, "wgan-gp": 3, "wgan-div": 3},
-               64: {"gan": 4, "acgan": 4, "wgan-gp": 2, "wgan-div": 2}}
+# generator steps timed per model and size, after WARMUP_STEPS each: ~3 min in all on one core.
+# The first steps of a fresh net are slower (oneDNN builds its kernels for each shape), and
+# a median of a handful of 0.1 s steps moved by 20 % between runs.
+TIMED_STEPS = {32: {"gan": 20, "acgan": 20, "wgan-gp": 5, "wgan-div": 5},
+               64: {"gan": 6, "acgan": 6, "wgan-gp": 3, "wgan-div": 3}}
+WARMUP_STEPS = 2
 
 
 def benchmarks(sizes: tuple[int, ...] = (32, 64)) -> Iterator:
@@ -774,7 +777,7 @@ def benchmarks(sizes: tuple[int, ...] = (32, 64)) -> Iterator:
     Generator steps (each with its n_critic critic steps) at the default settings, batch
     64, ngf = ndf = 32, with torch's current thread count. The task's step and the
     reference's step alternate (ABAB...), so a load that comes and goes hits both alike;
-    each figure is the median over the timed steps, after one warm-up step each.
+    each figure is the median over the timed steps, after WARMUP_STEPS warm-up steps each.
     """
     from autoenc.bench import Record
     cpu = torch.device("cpu")
@@ -786,13 +789,13 @@ def benchmarks(sizes: tuple[int, ...] = (32, 64)) -> Iterator:
             task = cls(cfg, cpu, data=data)
             ref = ReferenceLoop(kind, cfg, data.images, data.labels)
             ours, theirs = [], []
-            for i in range(1 + TIMED_STEPS.get(px, TIMED_STEPS[64])[kind]):
+            for i in range(WARMUP_STEPS + TIMED_STEPS.get(px, TIMED_STEPS[64])[kind]):
                 t0 = time.perf_counter()
                 task.train_step(i + 1)
                 t1 = time.perf_counter()
                 ref.step()
                 t2 = time.perf_counter()
-                if i:
+                if i >= WARMUP_STEPS:
                     ours.append(t1 - t0)
                     theirs.append(t2 - t1)
             t_ours, t_ref = statistics.median(ours), statistics.median(theirs)

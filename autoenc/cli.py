@@ -27,6 +27,8 @@ def add_common_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--home", help="folder for the run store and run checkpoints (env AUTOENC_HOME; default checkpoints/)")
     p.add_argument("--run-id", help="id for this run (default: generated)")
     p.add_argument("--threads", type=int, help="torch threads (default: cores / max concurrent runs)")
+    p.add_argument("--nice", type=int, default=0, help="lower this process's CPU priority by N (0-19); the "
+                                                        "dashboard starts runs at 10 so its pages stay live")
     p.add_argument("--resume", action="store_true", help="continue run --run-id from its last checkpoint")
     # set by the dashboard's launcher, which has already queued the run for resuming
     p.add_argument("--resume-prepared", action="store_true", help=argparse.SUPPRESS)
@@ -132,6 +134,10 @@ def cmd_train(args) -> int:
     cls = get_model(args.model).task_class()
     settings = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls.Config)
                 if getattr(args, f.name, None) is not None}
+    if not 0 <= args.nice <= 19:
+        raise UserError(f"--nice must be between 0 and 19, not {args.nice}")
+    if args.nice:
+        os.nice(args.nice)
     for name in ("epochs", "max_seconds", "threads"):
         v = getattr(args, name)
         if v is not None and v <= 0:

@@ -20,7 +20,12 @@ from autoenc.paths import REPO_ROOT
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
+                 "--disable-dev-shm-usage",
+                 # Many sessions in one browser are many students' foreground tabs, not
+                 # background tabs: Chromium would throttle their timers (Streamlit's
+                 # run_every fires from the page) to once a minute and lower their priority.
+                 "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+                 "--disable-backgrounding-occluded-windows"]
 
 
 def browser_missing() -> str | None:
@@ -114,15 +119,21 @@ def exceptions_on(page) -> list[str]:
     return [e.inner_text() for e in page.query_selector_all('[data-testid="stException"]')]
 
 
-# The x of the last point of each Plotly chart on the page (plotly.js keeps the figure's
-# data on its graph div): a chart that keeps updating shows this growing.
-CHART_LAST_X_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(el => {
-    const xs = (el.data || []).flatMap(t => Array.from(t.x || []));
-    return xs.length ? Math.max(...xs.filter(v => typeof v === 'number')) : null; })"""
+# The largest x (training step) of the Plotly chart whose title contains `title` (plotly.js
+# keeps the figure on its graph div), or null: a chart that keeps updating shows it growing.
+CHART_LAST_X_JS = """(title) => {
+  for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+    const t = gd.layout && gd.layout.title && (gd.layout.title.text || String(gd.layout.title));
+    if (!t || !t.includes(title)) continue;
+    const xs = (gd.data || []).flatMap(tr => Array.from(tr.x || [])).filter(v => typeof v === 'number');
+    return xs.length ? Math.max(...xs) : null;
+  }
+  return null;
+}"""
 
 
-def chart_last_x(page) -> list:
-    return page.evaluate(CHART_LAST_X_JS)
+def chart_last_x(page, title: str):
+    return page.evaluate(CHART_LAST_X_JS, title)
 
 
 def rss_mb(pid: int) -> float:

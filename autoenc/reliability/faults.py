@@ -167,11 +167,11 @@ def _chart_grows(page, seconds: float = 20.0) -> bool:
     first = None
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        xs = [x for x in chart_last_x(page) if x is not None]
-        if xs:
+        x = chart_last_x(page, "MSE loss (train and validation)")
+        if x is not None:
             if first is None:
-                first = max(xs)
-            elif max(xs) > first:
+                first = x
+            elif x > first:
                 return True
         page.wait_for_timeout(500)
     return False

@@ -89,8 +89,7 @@ def load_test(home: Path, sessions: int = 10, seconds: float = 180.0, echo=None)
                     for i, page in enumerate(pages):
                         if page is None:
                             continue
-                        xs = [x for x in chart_last_x(page) if x is not None]
-                        x = max(xs) if xs else None
+                        x = chart_last_x(page, CHART_TITLE)
                         if x is not None and (last_x[i] is None or x > last_x[i]):
                             updates[i] += last_x[i] is not None
                             last_x[i] = x

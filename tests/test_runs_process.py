@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from autoenc.reliability import faults
 from autoenc.runs import launcher
 from autoenc.runs.checkpoint import read_meta
 from autoenc.runs.store import RunStore
@@ -19,13 +20,7 @@ TINY_ARGS = ["--n-train", "256", "--n-val", "64", "--batch-size", "32", "--eval-
 
 
 def wait_until(predicate, timeout=60.0, every=0.1):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError("condition not reached in time")
+    return faults.wait_until(predicate, timeout, every)
 
 
 def test_train_command_finishes_and_lists(home):

@@ -108,7 +108,7 @@ def load_test(home: Path, sessions: int = 10, seconds: float = 180.0, echo=None)
             report.chart_updates_min = min((u for u, p in zip(updates, pages) if p is not None), default=0)
     finally:
         report.server_rss_end_mb = rss_mb(server.pid)
-        report.server_peak_rss_mb = max([r for _, r in rss] + [_peak_rss_mb(server.pid)])
+        report.server_peak_rss_mb = max([r for _, r in rss] + [rss_mb(server.pid, "VmHWM")])
         stop_server(server)
         for rid in run_ids:
             launcher.stop_run(store, rid, wait_s=30)
@@ -131,13 +131,3 @@ def load_test(home: Path, sessions: int = 10, seconds: float = 180.0, echo=None)
     report.ticks = int(sessions * seconds / POLL_SECONDS)
     return report
 
-
-def _peak_rss_mb(pid: int) -> float:
-    """VmHWM: the most resident memory the process ever had."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0

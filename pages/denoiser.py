@@ -22,12 +22,12 @@ def examples(noise: str, snr_lo: float, snr_hi: float) -> radio.RadioSet:
     return radio.simulate(3, noise, (snr_lo, snr_hi), seed=7)
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=8)  # a live run's checkpoint changes often
 def model_from(path: str, mtime: float):
     return dn.load_denoiser(path)
 
 
-@st.cache_data(show_spinner="Evaluating on the held-out set…")
+@st.cache_data(show_spinner="Evaluating on the held-out set…", max_entries=16)
 def heldout_report(path: str, mtime: float, noise: str) -> dict:
     return dn.report(model_from(path, mtime), dn.heldout_set(noise))
 
@@ -123,10 +123,9 @@ st.markdown(
     "the input SNR, with SNR = max |signal| / RMS of what is not signal."
 )
 cols = st.columns(3)
-for col, i in zip(cols, rep["example_index"]):
-    d = rep["data"]
-    col.plotly_chart(trace_figure(t_us, {"noisy": d.noisy[i], "truth": d.clean[i], "output": rep["recovered"][i]},
-                                  f"input SNR {d.snr[i]:.1f}", height=260), width="stretch", key=f"res_{i}")
+for i, (col, ex) in enumerate(zip(cols, rep["examples"])):
+    col.plotly_chart(trace_figure(t_us, {k: ex[k] for k in ("noisy", "truth", "output")},
+                                  f"input SNR {ex['snr']:.1f}", height=260), width="stretch", key=f"res_{i}")
 st.dataframe(pd.DataFrame(rep["bins"]).rename(columns={
     "snr_lo": "SNR from", "snr_hi": "SNR to", "n": "traces", "peak_accuracy": "peak accuracy",
     "snr_gain_db": "SNR gain (dB)"}).style.format({"peak accuracy": "{:.1%}", "SNR gain (dB)": "{:+.1f}"}),
@@ -169,8 +168,8 @@ with st.expander("Try the model on your own traces (radio_data.npz)"):
             data = radio.load_radio_npz(upload)
             r = dn.report(model_from(str(checkpoint), mtime), data, rescale=True)
             st.success(f"{len(data):,} traces: peak accuracy {r['peak_accuracy']:.1%}, SNR gain {r['snr_gain_db']:+.1f} dB")
-            i = r["example_index"][-1]
-            st.plotly_chart(trace_figure(t_us, {"noisy": data.noisy[i], "truth": data.clean[i], "output": r["recovered"][i]},
+            ex = r["examples"][-1]
+            st.plotly_chart(trace_figure(t_us, {k: ex[k] for k in ("noisy", "truth", "output")},
                                          "one of your traces"), width="stretch", key="own")
         except UserError as e:
             st.error(str(e))

@@ -134,7 +134,8 @@ def test_heldout_set_is_fixed_and_evaluate_reports():
     bins = dn.evaluate_bins(model, "uniform")
     assert [b["n"] for b in bins] and sum(b["n"] for b in bins) == 2000
     rep = dn.report(model, radio.simulate(30, "uniform", noise_only_fraction=0.2, seed=3), rescale=True)
-    assert len(rep["example_index"]) == 3 and rep["recovered"].shape == (30, 500)
+    assert len(rep["examples"]) == 3 and all(e["output"].shape == (500,) for e in rep["examples"])
+    assert {"spectrum_noisy", "spectrum_clean", "spectrum_output", "bins"} <= set(rep) and "data" not in rep
 
 
 def test_pretrain_plan_covers_every_noise():

@@ -247,15 +247,18 @@ def report(model: Denoiser, data: RadioSet, rescale: bool = False) -> dict:
     """Everything the page shows about a model on a set of traces.
 
     rescale: map the traces with their own A (for files in other units than the simulator's).
+    Only a few example traces are kept, not the whole set: the page caches this per
+    checkpoint, and Streamlit copies a cached value on every read.
     """
     scale = unit_scale(data.noisy) if rescale else None
     recovered = denoise(model, data.noisy, scale)
     return {
-        "n": len(data), "data": data, "recovered": recovered,
+        "n": len(data),
+        "examples": [{"noisy": data.noisy[i].copy(), "truth": data.clean[i].copy(), "output": recovered[i],
+                      "snr": float(data.snr[i])} for i in example_indices(data)],
         "peak_accuracy": peak_accuracy(recovered, data.clean),
         "snr_gain_db": snr_gain_db(data.noisy, recovered, data.clean),
         "bins": per_snr_bin(data.noisy, recovered, data.clean, data.snr),
-        "example_index": example_indices(data),
         "spectrum_noisy": power_spectrum(data.noisy),
         "spectrum_clean": power_spectrum(data.clean),
         "spectrum_output": power_spectrum(recovered),

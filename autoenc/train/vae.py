@@ -529,14 +529,13 @@ PAPER_BENCH_SECONDS = 90        # the sweep stops early on a machine too busy fo
 
 
 def benchmarks() -> Iterator["Record"]:
-    from autoenc.bench import median_time
     """vae.slider_ms (target <= 100), vae.paper_images_per_s at the best batch tried
     (vae.paper_batch), at batch 32 (the seed's), its dense-layer GFLOP/s, the 2048^3
     matmul peak measured in the same run, and their ratio vae.paper_fraction_of_peak
     (target 0.7). FLOPs are those executed (paper_dense_flops): the first layer has no
     input gradient, so it counts 2x its forward, not 3x (the 6-N-D convention would
     report 6/5 of this ratio)."""
-    from autoenc.bench import Record
+    from autoenc.bench import Record, median_time
 
     # Slider -> image: encode both ends, mix the means, decode, to uint8 (conv, 64 px),
     # with the server's one torch thread (SERVER_THREADS).

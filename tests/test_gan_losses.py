@@ -144,3 +144,22 @@ def test_acgan_losses_add_their_parts():
     want_g = F.binary_cross_entropy_with_logits(fl, torch.ones(4)) + F.cross_entropy(fc, fy)
     assert gl["loss"].item() == pytest.approx(want_g.item(), rel=1e-6)
     assert all(not v.requires_grad for k, v in d.items() if k != "loss")
+
+
+def test_acgan_class_loss_weights():
+    g = torch.Generator().manual_seed(1)
+    rl, fl = torch.randn(6, generator=g), torch.randn(6, generator=g)
+    rc, fc = torch.randn(6, 3, generator=g), torch.randn(6, 3, generator=g)
+    ry, fy = torch.tensor([0, 1, 2, 0, 1, 2]), torch.tensor([2, 0, 1, 1, 0, 2])
+    adv_d = losses.bce_critic_loss(rl, fl)["loss"]
+    # 0: the class head learns from real galaxies only
+    d0 = losses.acgan_critic_loss(rl, rc, ry, fl, fc, fy, fake_class_weight=0.0)
+    assert d0["loss"].item() == pytest.approx((adv_d + F.cross_entropy(rc, ry)).item(), rel=1e-6)
+    d2 = losses.acgan_critic_loss(rl, rc, ry, fl, fc, fy, fake_class_weight=2.0)
+    want = adv_d + F.cross_entropy(rc, ry) + 2 * F.cross_entropy(fc, fy)
+    assert d2["loss"].item() == pytest.approx(want.item(), rel=1e-6)
+    # the logged class loss on fakes is the unweighted one, whatever the weight
+    assert d0["class_loss_fake"].item() == pytest.approx(F.cross_entropy(fc, fy).item(), rel=1e-6)
+    g3 = losses.acgan_generator_loss(fl, fc, fy, class_weight=3.0)
+    want_g = F.binary_cross_entropy_with_logits(fl, torch.ones(6)) + 3 * F.cross_entropy(fc, fy)
+    assert g3["loss"].item() == pytest.approx(want_g.item(), rel=1e-6)

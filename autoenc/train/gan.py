@@ -88,7 +88,12 @@ class GANConfig(TrainSettings):
 
 @dataclass
 class ACGANConfig(GANConfig):
-    """acGAN: the DCGAN settings; the class head needs nothing more."""
+    """acGAN: the DCGAN settings and the weights of the two class losses."""
+    fake_class_weight: float = setting(1.0, "weight of the class loss on generated images in the critic's loss "
+                                            "(Odena et al.: 1; 0 trains the class head on real galaxies only)",
+                                       lo=0.0, hi=10.0)
+    class_weight: float = setting(1.0, "weight of the class loss in the generator's loss (Odena et al.: 1)",
+                                  lo=0.0, hi=100.0)
 
 
 @dataclass
@@ -610,11 +615,12 @@ class ACGANTask(GANTask):
 
     def critic_loss(self, real, real_labels, fake, fake_labels) -> losses.Parts:
         (real_logits, real_cls), (fake_logits, fake_cls) = self.critic_scores(real, fake)
-        return losses.acgan_critic_loss(real_logits, real_cls, real_labels, fake_logits, fake_cls, fake_labels)
+        return losses.acgan_critic_loss(real_logits, real_cls, real_labels, fake_logits, fake_cls, fake_labels,
+                                        self.config.fake_class_weight)
 
     def generator_loss(self, fake, fake_labels) -> losses.Parts:
         logits, cls = self.critic(fake)
-        return losses.acgan_generator_loss(logits, cls, fake_labels)
+        return losses.acgan_generator_loss(logits, cls, fake_labels, self.config.class_weight)
 
 
 class WGANGPTask(GANTask):

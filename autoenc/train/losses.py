@@ -61,37 +61,42 @@ def class_loss(class_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor
 
 
 def acgan_critic_loss(real_logits: torch.Tensor, real_class_logits: torch.Tensor, real_labels: torch.Tensor,
-                      fake_logits: torch.Tensor, fake_class_logits: torch.Tensor, fake_labels: torch.Tensor) -> Parts:
+                      fake_logits: torch.Tensor, fake_class_logits: torch.Tensor, fake_labels: torch.Tensor,
+                      fake_class_weight: float = 1.0) -> Parts:
     r"""acGAN discriminator loss: adversarial BCE plus class cross-entropy on real AND fake.
 
-    $$L_D = L_{BCE}(D) + \mathrm{CE}(c(x), y) + \mathrm{CE}(c(G(z, y')), y')$$
+    $$L_D = L_{BCE}(D) + \mathrm{CE}(c(x), y) + \lambda_f\,\mathrm{CE}(c(G(z, y')), y')$$
 
     Odena, Olah & Shlens (2017), "Conditional Image Synthesis with Auxiliary Classifier
     GANs": the discriminator maximises $L_S + L_C$, where $L_S$ is the real/fake
     log-likelihood and $L_C = \log P(C=c \mid X_{real}) + \log P(C=c \mid X_{fake})$.
+    $\lambda_f$ (fake_class_weight) is 1 in the paper; 0 trains the class head on real
+    galaxies only, so the generator must draw what a classifier of real galaxies
+    recognises rather than features that only the critic has learnt to read as a class.
     All terms take logits. Parts: loss_d, loss_d_adv, class_loss_real, class_loss_fake,
     class_acc_real (share of real images whose arg-max class is right).
     """
     adv = bce_critic_loss(real_logits, fake_logits)
     ce_real = class_loss(real_class_logits, real_labels)
     ce_fake = class_loss(fake_class_logits, fake_labels)
-    loss = adv["loss"] + ce_real + ce_fake
+    loss = adv["loss"] + ce_real + (fake_class_weight * ce_fake if fake_class_weight != 1.0 else ce_fake)
     acc = (real_class_logits.detach().argmax(1) == real_labels).float().mean()
     return {"loss": loss, "loss_d": loss.detach(), "loss_d_adv": adv["loss_d"],
             "class_loss_real": ce_real.detach(), "class_loss_fake": ce_fake.detach(), "class_acc_real": acc}
 
 
-def acgan_generator_loss(fake_logits: torch.Tensor, fake_class_logits: torch.Tensor, fake_labels: torch.Tensor) -> Parts:
+def acgan_generator_loss(fake_logits: torch.Tensor, fake_class_logits: torch.Tensor, fake_labels: torch.Tensor,
+                         class_weight: float = 1.0) -> Parts:
     r"""acGAN generator loss: fool the real/fake head, please the class head.
 
-    $$L_G = -\mathbb{E}[\log\sigma(D(G(z, y)))] + \mathrm{CE}(c(G(z, y)), y)$$
+    $$L_G = -\mathbb{E}[\log\sigma(D(G(z, y)))] + \lambda_c\,\mathrm{CE}(c(G(z, y)), y)$$
 
     Odena et al. (2017): the generator maximises $L_C - L_S$; as for the plain GAN we use
-    the non-saturating form of $-L_S$.
+    the non-saturating form of $-L_S$. $\lambda_c$ (class_weight) is 1 in the paper.
     """
     adv = bce_generator_loss(fake_logits)
     ce = class_loss(fake_class_logits, fake_labels)
-    loss = adv["loss"] + ce
+    loss = adv["loss"] + (class_weight * ce if class_weight != 1.0 else ce)
     return {"loss": loss, "loss_g": loss.detach(), "loss_g_adv": adv["loss_g"], "class_loss_gen": ce.detach()}
 
 

@@ -101,7 +101,10 @@ class PaperVAE(_VAE):
             self.dec_out.bias.fill_(SKY_LOGIT)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = F.relu(self.enc(x.flatten(1)))                       # (B, hidden)
+        # self.enc(x) as a plain matmul, then the bias: for this (B, 49152) x (49152, 500)
+        # product MKL's addmm (bias inside the GEMM) ran at ~56 GFLOP/s on one core, mm at
+        # ~81 (batch 1024). The in-place add is safe: mm's backward needs only its inputs.
+        h = F.relu(torch.mm(x.flatten(1), self.enc.weight.t()).add_(self.enc.bias))   # (B, hidden)
         return self.enc_mu(h), self.enc_logvar(h)
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:

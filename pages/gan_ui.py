@@ -80,6 +80,11 @@ def loss_text(model: str, cfg) -> str:
             "**Wasserstein estimate** is the curve to watch.")
 
 
+BF16_NOTE = ("The lower times are for CPUs that compute bfloat16 natively (AVX512-BF16 or AMX), where "
+             "training runs the convolutions in bfloat16 (setting `precision`). Other programs on the "
+             "same cores slow it down. ")
+
+
 def expectations(model: str, task_cls) -> str:
     plan = task_cls.pretrain_plan()[0]
     batch = plan.settings.get("batch_size", task_cls.Config().batch_size)
@@ -87,13 +92,13 @@ def expectations(model: str, task_cls) -> str:
                f"(`python -m autoenc pretrain {model}`: about half an hour on one core).")
     if model in ("wgan-gp", "wgan-div"):
         return ("On a 2-core CPU a 32 px step (5 critic steps with a double backward pass for the penalty, "
-                "then one generator step, batch 64) takes about 0.7–2 s, so a 5-minute run is 150–400 "
+                "then one generator step, batch 64) takes about 0.4–2 s, so a 5-minute run is 150–700 "
                 "steps: blurry blobs on a dark sky come first, galaxy-like shapes later. At 64 px a step "
-                "takes 3 s or more. Other programs on the same cores slow it down. " + shipped)
-    return ("On a 2-core CPU a 32 px step (batch 64) takes about 0.1–0.3 s, so a 5-minute run is "
-            "1,000–3,000 steps: blurry bright blobs on a dark sky come first, galaxy-like shapes with "
-            "colour later; arms and bars need far longer. At 64 px a step takes about 0.4 s. "
-            "Other programs on the same cores slow it down. " + shipped)
+                "takes 2 s or more. " + BF16_NOTE + shipped)
+    return ("On a 2-core CPU a 32 px step (batch 64) takes about 0.07–0.3 s, so a 5-minute run is "
+            "1,000–4,000 steps: blurry bright blobs on a dark sky come first, galaxy-like shapes with "
+            "colour later; arms and bars need far longer. At 64 px a step takes about 0.3–0.5 s. "
+            + BF16_NOTE + shipped)
 
 
 # -- cached models and images -------------------------------------------------------------

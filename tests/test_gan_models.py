@@ -9,7 +9,7 @@ from autoenc.errors import UserError
 from autoenc.models.gan import (ConditionalCritic, ConditionalGenerator, Critic, Generator, build_critic,
                                 build_generator, count_parameters)
 from autoenc.runs.checkpoint import load_checkpoint, save_checkpoint
-from autoenc.train.gan import (ACGANTask, GANConfig, GANTask, TASKS, WGANDivTask, WGANGPTask, generate,
+from autoenc.train.gan import (ACGANTask, GANConfig, GANTask, TASKS, WGANDivTask, WGANGPTask, compute_dtype, generate,
                                image_grid)
 from autoenc.train.task import config_from_dict, config_to_dict
 
@@ -126,6 +126,7 @@ def test_pretrain_plan_is_64px_and_valid():
         assert item.file == f"{name}-64.safetensors"
         cfg = config_from_dict(cls.Config, item.settings)
         assert cfg.image_size == 64 and cfg.ngf == 32 and item.max_seconds
+        assert cfg.precision == "fp32"              # as the shipped files were trained
 
 
 # -- the training step --------------------------------------------------------------------------
@@ -290,7 +291,8 @@ def test_a_weights_only_file_rebuilds_for_inference(tmp_path, monkeypatch):
     trained = load_trained(path, "acgan")
     assert trained.config == task.config and torch.equal(trained.extra["fixed_z"], task.fixed_z)
     g = trained.modules["generator"]
-    assert not g.training
+    assert not g.training and g.compute_dtype is None        # inference runs in fp32
+    task.generator.compute_dtype = None                       # (training may have used bf16)
     assert np.array_equal(generate(g, 6, seed=3, labels=2), generate(task.generator, 6, seed=3, labels=2))
 
 
@@ -305,3 +307,34 @@ def test_sky_bias_starts_the_generator_at_a_dark_sky():
     assert WGANGPConfig().sky_bias and WGANDivConfig().sky_bias and not GANConfig().sky_bias
     assert "net.12.bias" in build_generator(64, 8, sky_bias=True).state_dict()
     assert "net.12.bias" not in build_generator(64, 8).state_dict()   # the shipped DCGAN file has no such key
+
+
+# -- precision -------------------------------------------------------------------------------
+
+def test_precision_setting_picks_the_nets_dtype(monkeypatch):
+    assert compute_dtype("fp32", CPU) is None and compute_dtype("bf16", CPU) is torch.bfloat16
+    monkeypatch.setattr("autoenc.train.gan.native_bf16", lambda device: True)
+    assert compute_dtype("auto", CPU) is torch.bfloat16
+    monkeypatch.setattr("autoenc.train.gan.native_bf16", lambda device: False)
+    assert compute_dtype("auto", CPU) is None
+    with pytest.raises(UserError):
+        config_from_dict(GANConfig, {"precision": "fp16"})
+
+
+@pytest.mark.parametrize("name", list(TASKS))
+def test_bf16_nets_match_fp32_closely_and_train_with_fp32_weights(name):
+    a = make_task(TASKS[name], precision="fp32")
+    b = make_task(TASKS[name], precision="bf16")
+    assert a.generator.compute_dtype is None and b.critic.compute_dtype is torch.bfloat16
+    b.generator.load_state_dict(a.generator.state_dict())
+    b.critic.load_state_dict(a.critic.state_dict())
+    z, y = a.latent_batch()
+    with torch.no_grad():
+        fa, fb = a.generator(z, y), b.generator(z, y)
+        sa, sb = a.critic_scores(fa, fa)[0], b.critic_scores(fa, fa)[0]
+    assert fb.dtype == torch.float32 and (fa - fb).abs().max() < 0.05     # bf16: ~3 digits
+    sa, sb = (s[0] if isinstance(s, tuple) else s for s in (sa, sb))
+    assert sb.dtype == torch.float32 and torch.allclose(sa, sb, atol=0.05, rtol=0.05)
+    out = b.train_step(1)                   # penalties' double backward included
+    assert all(np.isfinite(v) for v in out.values())
+    assert all(p.dtype == torch.float32 for p in [*b.generator.parameters(), *b.critic.parameters()])

@@ -18,6 +18,10 @@ Conditional variants for acGAN (Odena et al. 2017): the generator multiplies a l
 class embedding into z (as DESIGN §3 and the common PyTorch-GAN acGAN do), and the critic
 has one more head of `n_classes` class logits beside the real/fake logit.
 
+Both nets have a `compute_dtype`: None runs them in fp32; torch.bfloat16 runs them under
+autocast (mixed precision: weights and outputs stay fp32), which training sets where the
+CPU computes bf16 natively (train/gan.py: compute_dtype).
+
 Weights are drawn N(0, 0.02) and norm scales N(1, 0.02), as the DCGAN paper prescribes.
 At 64 px with ngf = ndf = 32, G has 1.1 M parameters (4.4 MB) and D 0.69 M (2.8 MB).
 """
@@ -65,6 +69,14 @@ def init_weights(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
+def _run(fn, x: torch.Tensor, dtype: torch.dtype | None) -> torch.Tensor:
+    """fn(x), under autocast to `dtype` when one is given, with an fp32 result."""
+    if dtype is None:
+        return fn(x)
+    with torch.autocast(x.device.type, dtype=dtype):
+        return fn(x).float()
+
+
 def _norm(kind: str, channels: int) -> nn.Module:
     if kind == "batch":
         return nn.BatchNorm2d(channels)
@@ -79,6 +91,8 @@ def _norm(kind: str, channels: int) -> nn.Module:
 
 class Generator(nn.Module):
     """z (B, z_dim) -> images (B, 3, S, S) in [-1, 1]."""
+
+    compute_dtype: torch.dtype | None = None
 
     def __init__(self, image_size: int = 64, ngf: int = 32, z_dim: int = Z_DIM, sky_bias: bool = False):
         super().__init__()
@@ -104,7 +118,7 @@ class Generator(nn.Module):
         return z.reshape(len(z), self.z_dim, 1, 1)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        return self.net(self.latent(z, labels))
+        return _run(self.net, self.latent(z, labels), self.compute_dtype)
 
 
 class ConditionalGenerator(Generator):
@@ -125,6 +139,8 @@ class ConditionalGenerator(Generator):
 class Critic(nn.Module):
     """images (B, 3, S, S) -> one real/fake logit per image, (B,). No sigmoid: losses take logits."""
 
+    compute_dtype: torch.dtype | None = None
+
     def __init__(self, image_size: int = 64, ndf: int = 32, norm: str = "batch", n_classes: int = 0):
         super().__init__()
         if norm not in NORMS:
@@ -142,7 +158,7 @@ class Critic(nn.Module):
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 1 + n_classes)."""
-        return self.head(self.features(x)).flatten(1)
+        return _run(lambda t: self.head(self.features(t)), x, self.compute_dtype).flatten(1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.logits(x)[:, 0]

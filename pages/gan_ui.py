@@ -15,9 +15,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from autoenc.data.galaxies import CLASS_NAMES
-from autoenc.errors import UserError
+from autoenc.errors import CheckpointError, UserError
 from autoenc.registry import MODELS
 from autoenc.runs import launcher
+from autoenc.runs.checkpoint import read_meta
 from autoenc.runs.store import Run, RunStore
 from autoenc.train import gan
 from autoenc.train.classifier import HELDOUT_SIZE
@@ -85,11 +86,21 @@ BF16_NOTE = ("The lower times are for CPUs that compute bfloat16 natively (AVX51
              "same cores slow it down. ")
 
 
+def ema_text(decay: float) -> str:
+    if decay <= 0:
+        return ("The samples come from the generator as it is at each step (setting `ema_decay` 0), so "
+                "collapse shows the moment it happens. ")
+    return (f"The samples come from a moving average of the generator's weights (setting `ema_decay` "
+            f"{decay:g}: roughly the mean of the last {round(1 / (1 - decay)):,} steps), which smooths "
+            "the swings of the adversarial game; the critic trains against the generator itself. ")
+
+
 def expectations(model: str, task_cls) -> str:
     plan = task_cls.pretrain_plan()[0]
     batch = plan.settings.get("batch_size", task_cls.Config().batch_size)
-    shipped = (f"The shipped checkpoint is 64 px, {plan.settings['steps']:,} generator steps at batch {batch} "
-               f"(`python -m autoenc pretrain {model}`: about half an hour on one core).")
+    shipped = (ema_text(task_cls.Config().ema_decay)
+               + f"The shipped checkpoint is 64 px, {plan.settings['steps']:,} generator steps at batch {batch} "
+               f"(`python -m autoenc pretrain {model}`: {task_cls.pretrain_duration} on one core).")
     if model in ("wgan-gp", "wgan-div"):
         return ("On a 2-core CPU a 32 px step (5 critic steps with a double backward pass for the penalty, "
                 "then one generator step, batch 64) takes about 0.4–2 s, so a 5-minute run is 150–700 "
@@ -111,13 +122,13 @@ def trained_model(path: str, mtime: float, model: str):
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def sample_images(path: str, mtime: float, model: str, seed: int, label: int | None) -> np.ndarray:
-    g = trained_model(path, mtime, model).modules["generator"]
+    g = gan.sampling_generator(trained_model(path, mtime, model).modules)
     return gan.generate(g, N_SAMPLES, seed, labels=label)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def class_row_images(path: str, mtime: float, model: str, seed: int) -> np.ndarray:
-    g = trained_model(path, mtime, model).modules["generator"]
+    g = gan.sampling_generator(trained_model(path, mtime, model).modules)
     return gan.class_rows(g, SAMPLE_COLS, seed)
 
 
@@ -128,7 +139,7 @@ def heldout_judge(path: str, mtime: float, image_size: int):
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def measure_model(path: str, mtime: float, model: str, seed: int) -> dict:
-    g = trained_model(path, mtime, model).modules["generator"]
+    g = gan.sampling_generator(trained_model(path, mtime, model).modules)
     judge_path = gan.judge_file()
     judge = heldout_judge(str(judge_path), judge_path.stat().st_mtime, g.image_size)
     return gan.evaluate_generator(g, MEASURE_N, seed, judge=judge)
@@ -220,6 +231,17 @@ def training_section(store: RunStore, model: str, task_cls) -> Run | None:
     return shown
 
 
+def best_label(path: Path) -> str:
+    """'best class-mix TV 0.041 (step 2,450)' from a kept-best checkpoint's header."""
+    try:
+        meta = read_meta(path)
+        sel = meta["selected_by"]
+        name = {"tv_distance": "class-mix TV", "class_accuracy": "class accuracy"}.get(sel["metric"], sel["metric"])
+        return f"best {name} {sel['value']:.3f} (step {meta['step']:,})"
+    except (CheckpointError, KeyError, TypeError, ValueError):
+        return "best"
+
+
 def live_grid(store: RunStore, run: Run, task_cls) -> None:
     """The run's latest grid from its fixed z; polls only while the run is active."""
     rows_note = ("one row per class, the same z down each column" if task_cls.n_classes
@@ -247,6 +269,9 @@ def samples_section(store: RunStore, model: str, shown: Run | None) -> tuple[Pat
         sources["shipped 64 px checkpoint"] = shipped
     if shown is not None and shown.checkpoint_step and store.checkpoint_path(shown.id).exists():
         sources[f"run {shown.id}"] = store.checkpoint_path(shown.id)
+    best = store.best_checkpoint_path(shown.id) if shown is not None else None
+    if best is not None and best.exists():
+        sources[f"run {shown.id}, best"] = best
     if not sources:
         st.info(f"No checkpoint to draw from yet: the shipped `{shipped.name}` is not there (make it with "
                 f"`python -m autoenc pretrain {model}`), and no run shown here has saved one. A run saves "
@@ -266,6 +291,9 @@ def samples_section(store: RunStore, model: str, shown: Run | None) -> tuple[Pat
 
     path = sources[name]
     mtime = path.stat().st_mtime
+    if path == best:
+        st.caption(f"The weights where the run measured its {best_label(path)}, among its "
+                   "validations in the last third of its steps.")
     try:
         trained = trained_model(str(path), mtime, model)
     except UserError as e:

@@ -11,6 +11,7 @@ from autoenc.models.gan import (ConditionalCritic, ConditionalGenerator, Critic,
 from autoenc.runs.checkpoint import load_checkpoint, save_checkpoint
 from autoenc.train.gan import (ACGANTask, GANConfig, GANTask, TASKS, WGANDivTask, WGANGPTask, compute_dtype, generate,
                                image_grid)
+from autoenc.train import gan as gan_module
 from autoenc.train.task import config_from_dict, config_to_dict
 
 torch.set_num_threads(1)
@@ -126,7 +127,28 @@ def test_pretrain_plan_is_64px_and_valid():
         assert item.file == f"{name}-64.safetensors"
         cfg = config_from_dict(cls.Config, item.settings)
         assert cfg.image_size == 64 and cfg.ngf == 32 and item.max_seconds
-        assert cfg.precision == "fp32"              # as the shipped files were trained
+
+
+@pytest.mark.parametrize("name", list(TASKS))
+def test_pretrain_plan_remakes_the_shipped_file(name):
+    """`pretrain` must train what is shipped: every planned setting, and every default the plan
+    leaves alone, is what the shipped file was trained with (files older than a setting
+    were trained as its value then: fp32, no moving average)."""
+    from autoenc.paths import PRETRAINED_DIR
+    cls = TASKS[name]
+    (item,) = cls.pretrain_plan()
+    _, meta = load_checkpoint(PRETRAINED_DIR / item.file, expect_model=name)
+    older = {"precision": "fp32", "ema_decay": 0.0, "data": "rendered", "sky_bias": False,
+             "fake_class_weight": 1.0, "class_weight": 1.0}
+    shipped = {**older, **meta["config"]}
+    planned = config_to_dict(config_from_dict(cls.Config, item.settings))
+    training = set(planned) - {"eval_every", "checkpoint_every", "snapshot_seconds"}   # what changes the weights
+    assert {k: planned[k] for k in training} == {k: shipped[k] for k in training}
+    # the weights kept at the best validation of the run's last third, or the last ones
+    if "selected_by" in meta:
+        assert planned["steps"] * 2 / 3 <= meta["step"] <= planned["steps"]
+    else:
+        assert meta["step"] == planned["steps"]
 
 
 # -- the training step --------------------------------------------------------------------------
@@ -338,3 +360,93 @@ def test_bf16_nets_match_fp32_closely_and_train_with_fp32_weights(name):
     out = b.train_step(1)                   # penalties' double backward included
     assert all(np.isfinite(v) for v in out.values())
     assert all(p.dtype == torch.float32 for p in [*b.generator.parameters(), *b.critic.parameters()])
+
+
+# -- the moving-average generator -------------------------------------------------------------------
+
+def _first_weight(g: nn.Module) -> torch.Tensor:
+    return g.net[0].weight.detach().clone()
+
+
+def test_ema_follows_the_generator_with_a_warmed_up_decay():
+    task = make_task(ACGANTask, ema_decay=0.999)
+    assert task.sampler is task.ema.module and not task.sampler.training
+    task.train_step(1)                                   # the first update copies the generator
+    assert torch.equal(_first_weight(task.sampler), _first_weight(task.generator))
+    before = _first_weight(task.sampler)
+    task.train_step(2)                                   # then lerps with decay min(0.999, (1 + 1) / (10 + 1))
+    d = 2 / 11
+    want = d * before + (1 - d) * _first_weight(task.generator)
+    assert torch.allclose(_first_weight(task.sampler), want, atol=1e-7)
+    assert not torch.equal(_first_weight(task.sampler), _first_weight(task.generator))
+    # BatchNorm statistics are averaged too (eval mode reads them)
+    bn_ema, bn_g = task.sampler.net[1], task.generator.net[1]
+    assert not torch.equal(bn_ema.running_mean, bn_g.running_mean)
+
+
+def test_ema_draws_the_grid_and_the_validation_samples(monkeypatch):
+    task = make_task(WGANGPTask, ema_decay=0.99, n_critic=1)
+    for s in range(4):
+        task.train_step(s + 1)
+    grid = task.snapshot(4)["grid"]
+    want = image_grid(gan_module.generate_from(task.ema.module, task.fixed_z), task.grid_shape[1])
+    assert np.array_equal(grid, want)
+    assert task.generator.training                       # drawing left the trained net in training mode
+    drawn_by = []
+
+    class Judge:
+        def measure(self, images, requested=None):
+            return {"tv_distance": 0.0}
+    monkeypatch.setattr(gan_module, "generate", lambda g, n, seed, labels=None: drawn_by.append(g) or
+                        np.zeros((n, 32, 32, 3), np.uint8))
+    monkeypatch.setattr(gan_module, "measures_to_metrics", lambda m: m)
+    task._judge = Judge()
+    assert task.validate(4) == {"tv_distance": 0.0} and drawn_by == [task.ema.module]
+    off = make_task(GANTask)                             # the basic GAN draws with its raw generator
+    assert off.ema is None and off.sampler is off.generator and "generator_ema" not in off.modules()
+
+
+def test_ema_is_checkpointed_and_draws_after_reloading(tmp_path, monkeypatch):
+    from autoenc import registry
+    from autoenc.train.pretrain import load_trained
+    monkeypatch.setitem(registry.MODELS, "wgan-gp", registry.ModelSpec(
+        "wgan-gp", "WGAN-GP", "", "autoenc.train.gan:WGANGPTask", "pages/gan.py", ("wgan-gp-64.safetensors",)))
+    task = make_task(WGANGPTask, ema_decay=0.99, n_critic=1)
+    for s in range(3):
+        task.train_step(s + 1)
+    tensors = task.state_tensors()
+    assert int(tensors["extra.ema_updates"]) == 3
+    # resume: the same average, the same update count
+    again = make_task(WGANGPTask, seed=1, ema_decay=0.99, n_critic=1)
+    again.load_state_tensors(tensors)
+    assert torch.equal(_first_weight(again.sampler), _first_weight(task.sampler)) and int(again.ema.n_averaged) == 3
+    # inference: the weights-only file rebuilds the average, and it draws the samples
+    path = tmp_path / "w.safetensors"
+    save_checkpoint(path, task.state_tensors(with_optimizer=False),
+                    {"model": "wgan-gp", "config": config_to_dict(task.config), "step": 3})
+    trained = load_trained(path, "wgan-gp")
+    g = gan_module.sampling_generator(trained.modules)
+    assert g is trained.modules["generator_ema"]
+    task.sampler.compute_dtype = None
+    assert np.array_equal(generate(g, 4, seed=2), generate(task.sampler, 4, seed=2))
+
+
+def test_a_file_without_an_average_still_loads_and_starts_one(tmp_path, monkeypatch):
+    """Checkpoints saved with the average off (or before it existed) keep working."""
+    from autoenc import registry
+    from autoenc.train.pretrain import load_trained
+    monkeypatch.setitem(registry.MODELS, "acgan", registry.ModelSpec(
+        "acgan", "acGAN", "", "autoenc.train.gan:ACGANTask", "pages/gan.py", ("acgan-64.safetensors",)))
+    old = make_task(ACGANTask, ema_decay=0.0)
+    old.train_step(1)
+    tensors = old.state_tensors()
+    assert not any(k.startswith("model.generator_ema.") for k in tensors)
+    path = tmp_path / "old.safetensors"
+    cfg = {**config_to_dict(old.config), "ema_decay": 0.999}    # the average asked for, none saved
+    save_checkpoint(path, tensors, {"model": "acgan", "config": cfg, "step": 1})
+    trained = load_trained(path, "acgan")
+    assert trained.config.ema_decay == 0.999 and "generator_ema" not in trained.modules
+    assert gan_module.sampling_generator(trained.modules) is trained.modules["generator"]
+    resumed = make_task(ACGANTask, seed=3, ema_decay=0.999)
+    resumed.load_state_tensors(tensors)               # resuming such a run starts the average at its generator
+    assert torch.equal(_first_weight(resumed.sampler), _first_weight(old.generator))

@@ -183,6 +183,24 @@ def test_samples_grid_from_a_run_checkpoint(home, model):
     assert at.get("plotly_chart")                             # the loss chart
 
 
+def test_samples_from_the_runs_best_checkpoint(home):
+    """A run that kept its best validation offers it as a source, and says what it was."""
+    run_id = finished_run(home, "wgan-gp", steps=3)
+    task = tiny_task("wgan-gp", steps=1)                      # other weights than the last ones
+    store = RunStore(home)
+    save_checkpoint(store.best_checkpoint_path(run_id), task.state_tensors(with_optimizer=False),
+                    {"model": "wgan-gp", "config": config_to_dict(task.config), "step": 2,
+                     "selected_by": {"metric": "tv_distance", "value": 0.0412, "lower_is_better": True}})
+    at = page("wgan-gp").run()
+    last_samples = image_urls(at)[1]
+    radio = at.radio(key="wgan-gp_source")
+    assert f"run {run_id}, best" in radio.options
+    radio.set_value(f"run {run_id}, best").run()
+    assert not at.exception
+    assert any("best class-mix TV 0.041 (step 2)" in c.value for c in at.caption)
+    assert image_urls(at)[1] != last_samples
+
+
 def test_samples_from_the_shipped_checkpoint(home, shipped):
     save_task(tiny_task("wgan-div"), shipped / "wgan-div-64.safetensors", with_optimizer=False)
     at = page("wgan-div").run()

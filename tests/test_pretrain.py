@@ -34,3 +34,90 @@ def test_a_stopped_or_failed_run_leaves_the_shipped_file_alone(tmp_path, tiny_pl
     with pytest.raises(CheckpointError, match=f"{status} at step 2.*unchanged"):
         list(P.pretrain("denoiser", out_dir=tmp_path))
     assert shipped.read_bytes() == b"the shipped weights"
+
+
+# -- keeping the best validation ------------------------------------------------------------------
+
+class Scripted:
+    """A task whose validation scores are scripted and whose one weight records the step."""
+
+    def __new__(cls, scores: dict[int, float], lower: bool = True):
+        import torch
+        from torch import nn
+
+        from autoenc.train.task import Task, TrainSettings
+
+        class _Task(Task):
+            name = "denoiser"
+            best_metric = ("score", lower)
+
+            def __init__(self):
+                super().__init__(TrainSettings(eval_every=1, checkpoint_every=100), torch.device("cpu"))
+                self.net = nn.Linear(1, 1, bias=False)
+
+            def modules(self):
+                return {"net": self.net}
+
+            def train_step(self, step):
+                with torch.no_grad():
+                    self.net.weight.fill_(step)
+                return {"loss": 1.0}
+
+            def validate(self, step):
+                return {"score": scores[step]} if step in scores else {}
+        return _Task()
+
+
+def _kept(store, run_id):
+    tensors, meta = load_checkpoint(store.best_checkpoint_path(run_id), expect_model="denoiser")
+    assert not any(k.startswith("optim.") for k in tensors)
+    return int(tensors["model.net.weight"].item()), meta
+
+
+def test_the_loop_keeps_the_best_validation_of_the_last_third(tmp_path):
+    from autoenc.runs.store import RunStore
+    from autoenc.train.loop import train
+    store = RunStore(tmp_path)
+    run_id = store.create_run("denoiser", {}, total_steps=9)
+    # step 2 scores best of all, but it is in the first two thirds (steps 1-5): blurry early
+    # GAN samples can score well by chance
+    scores = {1: 0.9, 2: 0.01, 3: 0.5, 6: 0.4, 7: 0.2, 8: 0.3, 9: 0.25}
+    outcome = train(Scripted(scores), store, run_id, total_steps=9)
+    assert outcome.status == "finished" and store.checkpoint_path(run_id).exists()
+    step, meta = _kept(store, run_id)
+    assert step == 7 and meta["step"] == 7
+    assert meta["selected_by"] == {"metric": "score", "value": 0.2, "lower_is_better": True}
+    # resumed for 3 more steps: 0.3 does not beat the kept 0.2, 0.1 does
+    train(Scripted({10: 0.3, 11: 0.1, 12: 0.15}), store, run_id, total_steps=12, start_step=9)
+    assert _kept(store, run_id)[0] == 11
+    train(Scripted({13: 0.5}), store, run_id, total_steps=13, start_step=12)
+    assert _kept(store, run_id)[0] == 11
+
+
+def test_higher_is_better_metrics_and_tasks_without_one(tmp_path):
+    from autoenc.runs.store import RunStore
+    from autoenc.train.loop import train
+    store = RunStore(tmp_path)
+    run_id = store.create_run("denoiser", {}, total_steps=3)
+    train(Scripted({2: 0.7, 3: 0.6}, lower=False), store, run_id, total_steps=3)
+    assert _kept(store, run_id)[0] == 2
+    plain = Scripted({3: 0.1})
+    type(plain).best_metric = None
+    other = store.create_run("denoiser", {}, total_steps=3)
+    train(plain, store, other, total_steps=3)
+    assert not store.best_checkpoint_path(other).exists()
+
+
+def test_pretrain_ships_the_kept_best_weights(tmp_path, tiny_plan, monkeypatch):
+    """The denoiser keeps its best validation loss here (scripted to be the step-2 one)."""
+    monkeypatch.setattr(DenoiserTask, "best_metric", ("val_loss", True))
+    losses = iter([0.5, 0.1, 0.3])
+    real_validate = DenoiserTask.validate
+    monkeypatch.setattr(DenoiserTask, "validate",
+                        lambda self, step: {**real_validate(self, step), "val_loss": next(losses)})
+    plan = {**TINY, "eval_every": 1}
+    monkeypatch.setattr(DenoiserTask, "pretrain_plan", classmethod(lambda cls: [P.PretrainItem("d.safetensors", plan)]))
+    (path, outcome), = list(P.pretrain("denoiser", out_dir=tmp_path))
+    _, meta = load_checkpoint(path, expect_model="denoiser")
+    assert outcome.step == 3 and meta["step"] == 2 and meta["selected_by"]["value"] == 0.1
+    assert meta["pretrained"] and meta["run_id"] is None

@@ -174,6 +174,10 @@ class RunStore:
     def checkpoint_path(self, run_id: str) -> Path:
         return self.run_dir(run_id) / "last.safetensors"
 
+    def best_checkpoint_path(self, run_id: str) -> Path:
+        """Weights at the run's best validation so far (tasks with a `best_metric`)."""
+        return self.run_dir(run_id) / "best.safetensors"
+
     # -- runs ----------------------------------------------------------------------
     def create_run(self, model: str, config: dict, run_id: str | None = None,
                    total_steps: int | None = None) -> str:

@@ -40,6 +40,7 @@ from typing import Callable, ClassVar, Iterator
 import numpy as np
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel
 
 from autoenc.errors import CheckpointError, UserError
 from autoenc.images import image_grid  # noqa: F401 - re-exported for the GAN pages
@@ -84,6 +85,11 @@ class GANConfig(TrainSettings):
     precision: str = setting("auto", "arithmetic of the nets: fp32; bf16 (mixed precision: the convolutions "
                                      "in bfloat16, weights, optimiser and losses in fp32); auto = bf16 where "
                                      "the CPU computes it natively, else fp32", choices=PRECISIONS)
+    # Off by default: at 64 px it measured no better. acGAN after 1000 averaged steps: KID 0.20
+    # against the raw generator's 0.15; WGAN-GP after 500: class-histogram TV 0.13 against 0.03.
+    ema_decay: float = setting(0.0, "decay of an exponential moving average of the generator's weights, "
+                                    "which then draws every sample (0 = off; 0.999 averages over "
+                                    "about the last 1000 steps)", lo=0.0, hi=0.9999)
 
     def check(self) -> None:
         if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
@@ -209,6 +215,36 @@ def class_rows(generator: nn.Module, n_cols: int, seed: int = 0) -> np.ndarray:
     z = noise(n_cols, generator.z_dim, seed).repeat(generator.n_classes, 1)
     labels = torch.arange(generator.n_classes).repeat_interleave(n_cols)
     return generate_from(generator, z, labels)
+
+
+EMA = "generator_ema"        # the moving-average generator's name among a task's modules
+
+
+def sampling_generator(modules: dict[str, nn.Module]) -> nn.Module:
+    """The net that draws a trained model's samples: the moving average where the file has one."""
+    return modules[EMA] if EMA in modules else modules["generator"]
+
+
+def make_ema(generator: nn.Module, decay: float) -> AveragedModel:
+    """An exponential moving average of the generator's weights and BatchNorm statistics.
+
+    The decay warms up as min(decay, (1 + n) / (10 + n)) after n updates (TensorFlow's
+    ExponentialMovingAverage), so the average follows a young generator instead of holding
+    on to its random start. The copy stays in eval mode: it draws, it never trains.
+    """
+    @torch.no_grad()
+    def warmed_ema(averaged: list, current: list, n_averaged: torch.Tensor) -> None:
+        n = float(n_averaged)
+        d = min(decay, (1 + n) / (10 + n))
+        if torch.is_floating_point(averaged[0]):
+            torch._foreach_lerp_(averaged, current, 1 - d)
+        else:                       # BatchNorm's batch counters
+            for a, c in zip(averaged, current):
+                a.copy_(c)
+
+    ema = AveragedModel(generator, multi_avg_fn=warmed_ema, use_buffers=True)
+    ema.module.eval().requires_grad_(False)
+    return ema
 
 
 def native_bf16(device: torch.device) -> bool:
@@ -368,8 +404,7 @@ def evaluate_checkpoint(model: str, path: str | Path | None = None, n: int = 100
     if not path.exists():
         raise CheckpointError(f"checkpoint not found: {path} (make the shipped one with "
                               f"`python -m autoenc pretrain {model}`, or pass --checkpoint)")
-    generator = load_trained(path, model).modules["generator"]
-    return evaluate_generator(generator, n, seed)
+    return evaluate_generator(sampling_generator(load_trained(path, model).modules), n, seed)
 
 
 def loss_formulas(task_cls) -> list[str]:
@@ -410,6 +445,8 @@ class GANTask(Task):
         self.critic = mods["critic"].to(device, memory_format=self.memory_format)
         # bf16 where the CPU has it: ~1.6x faster convolutions (bench: gan.speedup_vs_reference)
         self.generator.compute_dtype = self.critic.compute_dtype = compute_dtype(config.precision, device)
+        # The moving average of G (Yazici et al. 2019) draws every sample: validation, grid, checkpoints.
+        self.ema = make_ema(self.generator, config.ema_decay) if config.ema_decay > 0 else None
         self.opt_g = _adam(self.generator.parameters(), config, device)
         self.opt_d = _adam(self.critic.parameters(), config, device)
         self._critic_params = list(self.critic.parameters())
@@ -442,14 +479,30 @@ class GANTask(Task):
     # -- Task hooks ---------------------------------------------------------------------------
     @classmethod
     def build_modules(cls, config: GANConfig) -> dict[str, nn.Module]:
-        return {
+        mods = {
             "generator": build_generator(config.image_size, config.ngf, config.z_dim, cls.n_classes,
                                          config.sky_bias),
             "critic": build_critic(config.image_size, config.ndf, config.critic_norm, cls.n_classes),
         }
+        if config.ema_decay > 0:
+            mods[EMA] = build_generator(config.image_size, config.ngf, config.z_dim, cls.n_classes, config.sky_bias)
+        return mods
+
+    # the keep-best measure: how far the generated class mix is from the data's
+    best_metric: ClassVar[tuple[str, bool] | None] = ("tv_distance", True)
+    # a file saved before the moving average existed has none: its generator draws the samples
+    optional_modules: ClassVar[tuple[str, ...]] = (EMA,)
 
     def modules(self) -> dict[str, nn.Module]:
-        return {"generator": self.generator, "critic": self.critic}
+        mods = {"generator": self.generator, "critic": self.critic}
+        if self.ema is not None:
+            mods[EMA] = self.ema.module
+        return mods
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator that draws samples: the moving average where there is one."""
+        return self.ema.module if self.ema is not None else self.generator
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"g": self.opt_g, "d": self.opt_d}
@@ -474,6 +527,7 @@ class GANTask(Task):
     _pretrain_steps: ClassVar[int] = 3000
     _pretrain_batch: ClassVar[int] = 64
     _pretrain_seconds: ClassVar[float] = 2400.0
+    pretrain_duration: ClassVar[str] = "about half an hour"
 
     def train_step(self, step: int) -> dict[str, float]:
         """n_critic critic updates, then one generator update; the critic's parts are averaged."""
@@ -485,6 +539,8 @@ class GANTask(Task):
             for k, v in parts.items():
                 critic_sums[k] = critic_sums[k] + v if k in critic_sums else v
         parts_g = self.generator_step(fake, fake_labels)
+        if self.ema is not None:
+            self.ema.update_parameters(self.generator)
         names = list(critic_sums) + list(parts_g)
         values = [v / n for v in critic_sums.values()] + list(parts_g.values())
         return dict(zip(names, torch.stack(values).tolist()))      # one device -> host read
@@ -533,7 +589,7 @@ class GANTask(Task):
             return {}
         n = EVAL_SAMPLES
         labels = np.arange(n) % self.n_classes if self.n_classes else None
-        images = generate(self.generator, n, self.config.seed + 2, labels=labels)
+        images = generate(self.sampler, n, self.config.seed + 2, labels=labels)
         return measures_to_metrics(judge.measure(images, requested=labels))
 
     def judge(self):
@@ -568,15 +624,22 @@ class GANTask(Task):
     @torch.no_grad()
     def snapshot(self, step: int) -> dict[str, np.ndarray]:
         """{"grid": (H, W, 3) uint8} of the fixed z (one row per class for acGAN), eval mode."""
-        self.generator.eval()
-        try:
-            images = to_uint8(self.generator(self.fixed_z, self.fixed_labels))
-        finally:
-            self.generator.train()
+        images = generate_from(self.sampler, self.fixed_z, self.fixed_labels)
         return {"grid": image_grid(images, self.grid_shape[1])}
+
+    def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        """As Task's; a checkpoint without a moving average (saved with it off, or before it
+        existed) starts one from its generator."""
+        if self.ema is not None and not any(k.startswith(f"model.{EMA}.") for k in tensors):
+            tensors = {**tensors, **{f"model.{EMA}." + k[len("model.generator."):]: v
+                                     for k, v in tensors.items() if k.startswith("model.generator.")}}
+            tensors.pop("extra.ema_updates", None)
+        super().load_state_tensors(tensors)
 
     def extra_tensors(self) -> dict[str, torch.Tensor]:
         out = {"fixed_z": self.fixed_z, "rng_state": self.rng.get_state()}
+        if self.ema is not None:
+            out["ema_updates"] = self.ema.n_averaged
         if self.fixed_labels is not None:
             out["fixed_labels"] = self.fixed_labels
         return out
@@ -586,6 +649,8 @@ class GANTask(Task):
             self.fixed_z = tensors["fixed_z"].to(self.device, torch.float32)
         if "fixed_labels" in tensors and self.n_classes:
             self.fixed_labels = tensors["fixed_labels"].to(self.device, torch.int64)
+        if "ema_updates" in tensors and self.ema is not None:
+            self.ema.n_averaged.copy_(tensors["ema_updates"])
         if "rng_state" in tensors:
             try:
                 self.rng.set_state(tensors["rng_state"].cpu().to(torch.uint8))
@@ -637,6 +702,7 @@ class ACGANTask(GANTask):
     grid_shape = (N_CLASSES, 6)
     title = "acGAN"
     loss_functions = (losses.acgan_critic_loss, losses.acgan_generator_loss)
+    best_metric = ("class_accuracy", False)
 
     def critic_loss(self, real, real_labels, fake, fake_labels) -> losses.Parts:
         (real_logits, real_cls), (fake_logits, fake_cls) = self.critic_scores(real, fake)
@@ -662,6 +728,7 @@ class WGANGPTask(GANTask):
     _pretrain_steps = 1100
     _pretrain_batch = 32
     _pretrain_seconds = 3600.0
+    pretrain_duration = "about 45 minutes"
 
     def critic_loss(self, real, real_labels, fake, fake_labels) -> losses.Parts:
         real_scores, fake_scores = self.critic_scores(real, fake)

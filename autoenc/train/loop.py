@@ -12,7 +12,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from autoenc.runs.checkpoint import save_checkpoint
+from autoenc.runs.checkpoint import read_meta, save_checkpoint
 from autoenc.runs.store import RunStore
 from autoenc.train.task import Task, config_to_dict
 
@@ -42,10 +42,46 @@ class _StopFlag:
                 pass
 
 
+# Validations before this share of the run do not compete for the best checkpoint: early,
+# blurry GAN samples can score well by chance (a classifier spreads them over the classes).
+BEST_FROM = 2 / 3
+
+
 def save_task_checkpoint(task: Task, store: RunStore, run_id: str, step: int) -> None:
     meta = {"model": task.name, "config": config_to_dict(task.config), "step": step, "run_id": run_id}
     save_checkpoint(store.checkpoint_path(run_id), task.state_tensors(), meta)
     store.update(run_id, checkpoint_step=step)
+
+
+class BestKeeper:
+    """Keeps the weights (no optimiser) at the best value of the task's `best_metric` seen in
+    the last third of the run; a resumed run competes with the best it already kept."""
+
+    def __init__(self, task: Task, store: RunStore, run_id: str, total_steps: int):
+        self.task, self.store, self.run_id = task, store, run_id
+        self.metric = task.best_metric
+        self.from_step = math.ceil(total_steps * BEST_FROM)
+        self.value: float | None = None
+        path = store.best_checkpoint_path(run_id)
+        if self.metric and path.exists():
+            try:
+                self.value = float(read_meta(path)["selected_by"]["value"])
+            except Exception:       # unreadable: the next validation writes a fresh one
+                self.value = None
+
+    def offer(self, step: int, metrics: dict[str, float]) -> bool:
+        if not self.metric or step < self.from_step or self.metric[0] not in metrics:
+            return False
+        name, lower = self.metric
+        v = float(metrics[name])
+        if not math.isfinite(v) or (self.value is not None and (v >= self.value if lower else v <= self.value)):
+            return False
+        meta = {"model": self.task.name, "config": config_to_dict(self.task.config), "step": step,
+                "run_id": self.run_id, "selected_by": {"metric": name, "value": v, "lower_is_better": lower}}
+        save_checkpoint(self.store.best_checkpoint_path(self.run_id), self.task.state_tensors(with_optimizer=False),
+                        meta)
+        self.value = v
+        return True
 
 
 def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_step: int = 0,
@@ -64,6 +100,7 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
     count = 0
     step = start_step
     last_saved = start_step
+    best = BestKeeper(task, store, run_id, total_steps)
 
     def flush(step: int, extra: dict[str, float] | None = None) -> bool:
         nonlocal sums, count
@@ -99,6 +136,7 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
 
             now = time.monotonic()
             extra = task.validate(step) if step % cfg.eval_every == 0 or step == total_steps else {}
+            best.offer(step, extra)
             stop_asked = False
             if extra or now - last_flush >= FLUSH_SECONDS or step == total_steps:
                 stop_asked = flush(step, extra)

@@ -39,6 +39,9 @@ def load_trained(path: Path, model: str) -> Trained:
     except Exception as e:
         raise CheckpointError(f"{Path(path).name} has a config this version cannot read: {e}") from None
     modules = cls.build_modules(config)
+    for name in getattr(cls, "optional_modules", ()):
+        if name in modules and not any(k.startswith(f"model.{name}.") for k in tensors):
+            del modules[name]
     for name, module in modules.items():
         load_module(module, tensors, f"model.{name}.")
         module.eval()
@@ -66,7 +69,10 @@ def pretrain(model: str, only: str | None = None, out_dir: Path | None = None):
                 raise CheckpointError(f"pretraining {item.file} {outcome.status} at step {outcome.step}"
                                       f"{': ' + outcome.message if outcome.status == 'failed' else ''}; "
                                       f"{out_dir / item.file} is unchanged")
-            tensors, meta = load_checkpoint(store.checkpoint_path(run_id), expect_model=model)
+            # the weights at the best validation where the task keeps them, else the last
+            best = store.best_checkpoint_path(run_id)
+            path = best if best.exists() else store.checkpoint_path(run_id)
+            tensors, meta = load_checkpoint(path, expect_model=model)
         weights = {k: v for k, v in tensors.items() if not k.startswith("optim.")}
         meta = {**meta, "run_id": None, "pretrained": True}
         save_checkpoint(out_dir / item.file, weights, meta)

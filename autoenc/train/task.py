@@ -98,6 +98,9 @@ class Task:
     Config: ClassVar[type] = TrainSettings
     # Metric names shown on the page's live chart, in the order given.
     chart_metrics: ClassVar[tuple[str, ...]] = ("loss",)
+    # (validation metric, lower is better): the loop keeps the weights where it was best
+    # over the last third of the run as best.safetensors, which `pretrain` ships. None: the last.
+    best_metric: ClassVar[tuple[str, bool] | None] = None
 
     def __init__(self, config, device: torch.device):
         self.config = config

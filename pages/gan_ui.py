@@ -100,7 +100,7 @@ def expectations(model: str, task_cls) -> str:
     batch = plan.settings.get("batch_size", task_cls.Config().batch_size)
     shipped = (ema_text(task_cls.Config().ema_decay)
                + f"The shipped checkpoint is 64 px, {plan.settings['steps']:,} generator steps at batch {batch} "
-               f"(`python -m autoenc pretrain {model}`: {task_cls.pretrain_duration} on one core).")
+               f"(`python -m autoenc pretrain {model}`, on one core: {task_cls.pretrain_duration}).")
     if model in ("wgan-gp", "wgan-div"):
         return ("On a 2-core CPU a 32 px step (5 critic steps with a double backward pass for the penalty, "
                 "then one generator step, batch 64) takes about 0.4–2 s, so a 5-minute run is 150–700 "

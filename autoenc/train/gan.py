@@ -519,7 +519,8 @@ class GANTask(Task):
         return [PretrainItem(file=f"{cls.name}-64.safetensors",
                              settings={"image_size": 64, "ngf": 32, "ndf": 32, "n_images": 12_000,
                                        "steps": cls._pretrain_steps, "batch_size": cls._pretrain_batch,
-                                       "checkpoint_every": 100, "precision": cls._pretrain_precision},
+                                       "checkpoint_every": 100, "precision": cls._pretrain_precision,
+                                       "ema_decay": cls._pretrain_ema},
                              max_seconds=cls._pretrain_seconds)]
 
     # Sized for one core (what a run gets beside the server): ~2 steps/s at 64 px, so ~25 min;
@@ -528,6 +529,7 @@ class GANTask(Task):
     _pretrain_batch: ClassVar[int] = 64
     _pretrain_seconds: ClassVar[float] = 2400.0
     _pretrain_precision: ClassVar[str] = "fp32"
+    _pretrain_ema: ClassVar[float] = 0.0
     pretrain_duration: ClassVar[str] = "about half an hour"
 
     def train_step(self, step: int) -> dict[str, float]:
@@ -739,13 +741,7 @@ class WGANGPTask(GANTask):
     _pretrain_seconds = 4 * 3600.0
     _pretrain_precision = "auto"
     pretrain_duration = "about 70 minutes where the CPU has bf16, two hours or more without"
-
-    @classmethod
-    def pretrain_plan(cls) -> list[PretrainItem]:
-        (item,) = super().pretrain_plan()
-        if cls.name != "wgan-gp":
-            return [item]
-        return [PretrainItem(item.file, {**item.settings, "ema_decay": 0.999}, item.max_seconds)]
+    _pretrain_ema = 0.999
 
     def critic_loss(self, real, real_labels, fake, fake_labels) -> losses.Parts:
         real_scores, fake_scores = self.critic_scores(real, fake)
@@ -767,6 +763,7 @@ class WGANDivTask(WGANGPTask):
     _pretrain_steps = 800
     _pretrain_seconds = 2400.0
     _pretrain_precision = "fp32"
+    _pretrain_ema = 0.0
     pretrain_duration = "about half an hour"
 
     def critic_loss(self, real, real_labels, fake, fake_labels) -> losses.Parts:

@@ -97,9 +97,10 @@ def ema_text(decay: float) -> str:
 
 def expectations(model: str, task_cls) -> str:
     plan = task_cls.pretrain_plan()[0]
-    batch = plan.settings.get("batch_size", task_cls.Config().batch_size)
+    final = plan.final_settings
+    batch = final.get("batch_size", task_cls.Config().batch_size)
     shipped = (ema_text(task_cls.Config().ema_decay)
-               + f"The shipped checkpoint is 64 px, {plan.settings['steps']:,} generator steps at batch {batch} "
+               + f"The shipped checkpoint is 64 px, {final['steps']:,} generator steps at batch {batch} "
                f"(`python -m autoenc pretrain {model}`, on one core: {task_cls.pretrain_duration}).")
     if model in ("wgan-gp", "wgan-div"):
         return ("On a 2-core CPU a 32 px step (5 critic steps with a double backward pass for the penalty, "

@@ -141,7 +141,7 @@ def test_pretrain_plan_remakes_the_shipped_file(name):
     older = {"precision": "fp32", "ema_decay": 0.0, "data": "rendered", "sky_bias": False,
              "fake_class_weight": 1.0, "class_weight": 1.0}
     shipped = {**older, **meta["config"]}
-    planned = config_to_dict(config_from_dict(cls.Config, item.settings))
+    planned = config_to_dict(config_from_dict(cls.Config, item.final_settings))
     training = set(planned) - {"eval_every", "checkpoint_every", "snapshot_seconds"}   # what changes the weights
     assert {k: planned[k] for k in training} == {k: shipped[k] for k in training}
     # the weights kept at the best validation of the run's last third, or the last ones

@@ -121,3 +121,35 @@ def test_pretrain_ships_the_kept_best_weights(tmp_path, tiny_plan, monkeypatch):
     _, meta = load_checkpoint(path, expect_model="denoiser")
     assert outcome.step == 3 and meta["step"] == 2 and meta["selected_by"]["value"] == 0.1
     assert meta["pretrained"] and meta["run_id"] is None
+
+
+def test_later_stages_resume_the_run_with_their_settings(tmp_path, monkeypatch):
+    """A staged plan trains one run: 3 steps, then resumed to 5 with another learning rate; the
+    shipped file is the run's end (its weights continue the first stage's) with the final config."""
+    item = P.PretrainItem("d.safetensors", TINY, then=({"steps": 5, "lr": 1e-4},))
+    assert item.final_settings == {**TINY, "steps": 5, "lr": 1e-4}
+    monkeypatch.setattr(DenoiserTask, "pretrain_plan", classmethod(lambda cls: [item]))
+    seen = []
+    real_step = DenoiserTask.train_step
+    monkeypatch.setattr(DenoiserTask, "train_step",
+                        lambda self, step: seen.append((step, self.config.lr)) or real_step(self, step))
+    (path, outcome), = list(P.pretrain("denoiser", out_dir=tmp_path))
+    assert outcome.status == "finished" and outcome.step == 5
+    assert [s for s, _ in seen] == [1, 2, 3, 4, 5]                     # resumed, not restarted
+    assert {lr for s, lr in seen if s <= 3} == {TINY.get("lr", 2e-3)} and {lr for s, lr in seen if s > 3} == {1e-4}
+    _, meta = load_checkpoint(path, expect_model="denoiser")
+    assert meta["step"] == 5 and meta["config"]["lr"] == 1e-4 and meta["config"]["steps"] == 5
+
+
+def test_a_failed_stage_leaves_the_shipped_file_alone(tmp_path, monkeypatch):
+    shipped = tmp_path / "d.safetensors"
+    shipped.write_bytes(b"the shipped weights")
+    item = P.PretrainItem("d.safetensors", TINY, then=({"steps": 5, "lr": 1e-4},))
+    monkeypatch.setattr(DenoiserTask, "pretrain_plan", classmethod(lambda cls: [item]))
+    from autoenc.runs import worker
+    real_execute = worker.execute
+    monkeypatch.setattr(worker, "execute", lambda store, model, settings, **kw: (
+        real_execute(store, model, settings, **kw) if not kw.get("resume") else (kw["run_id"], Outcome("failed", 4, "boom"))))
+    with pytest.raises(CheckpointError, match="failed at step 4.*unchanged"):
+        list(P.pretrain("denoiser", out_dir=tmp_path))
+    assert shipped.read_bytes() == b"the shipped weights"

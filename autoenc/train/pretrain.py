@@ -18,7 +18,18 @@ from autoenc.train.task import config_from_dict, load_module
 class PretrainItem:
     file: str              # name in checkpoints/
     settings: dict         # config values that differ from the defaults
-    max_seconds: float | None = None
+    max_seconds: float | None = None   # per stage
+    # Later stages: the same run resumed with these settings changed, each up to its "steps"
+    # (a total, not a count), as a schedule that no single setting expresses would.
+    then: tuple[dict, ...] = ()
+
+    @property
+    def final_settings(self) -> dict:
+        """The settings the run ends with: what the shipped file's config says."""
+        merged = dict(self.settings)
+        for stage in self.then:
+            merged.update(stage)
+        return merged
 
 
 @dataclass
@@ -65,6 +76,15 @@ def pretrain(model: str, only: str | None = None, out_dir: Path | None = None):
         with tempfile.TemporaryDirectory() as tmp:
             store = RunStore(Path(tmp))
             run_id, outcome = execute(store, model, item.settings, max_seconds=item.max_seconds, progress=True)
+            for stage in item.then:
+                if outcome.status != "finished":
+                    break
+                run = store.get(run_id)
+                store.update(run_id, config={**run.config, **{k: v for k, v in stage.items() if k != "steps"}})
+                # what is shipped is the best of the last stage's last third, not of an earlier one
+                store.best_checkpoint_path(run_id).unlink(missing_ok=True)
+                _, outcome = execute(store, model, {"steps": stage["steps"]}, run_id=run_id, resume=True,
+                                     max_seconds=item.max_seconds, progress=True)
             if outcome.status != "finished":   # failed, or stopped (Ctrl-C, SIGTERM): keep the shipped file
                 raise CheckpointError(f"pretraining {item.file} {outcome.status} at step {outcome.step}"
                                       f"{': ' + outcome.message if outcome.status == 'failed' else ''}; "

@@ -100,13 +100,26 @@ def ema_text(decay: float) -> str:
             "the swings of the adversarial game; the critic trains against the generator itself. ")
 
 
+def shipped_run(model: str, steps: int) -> str:
+    """'3,000 generator steps', or where pretrain kept the best validation, which step of how many."""
+    try:
+        step = int(read_meta(gan.shipped_file(model))["step"])
+    except (OSError, CheckpointError, KeyError, TypeError, ValueError):
+        step = steps
+    if step == steps:
+        return f"{steps:,} generator steps"
+    return f"the weights at step {step:,} (its best validation) of a {steps:,}-step run"
+
+
 def expectations(model: str, task_cls) -> str:
     plan = task_cls.pretrain_plan()[0]
     final = plan.final_settings
     batch = final.get("batch_size", task_cls.Config().batch_size)
     shipped = (ema_text(task_cls.Config().ema_decay)
-               + f"The shipped checkpoint is 64 px, {final['steps']:,} generator steps at batch {batch} "
-               f"(`python -m autoenc pretrain {model}`, on one core: {task_cls.pretrain_duration}).")
+               + f"The shipped checkpoint is 64 px, {shipped_run(model, final['steps'])} at batch {batch}"
+               + (f", drawn by a moving average of its generator (decay {final['ema_decay']:g})"
+                  if final.get("ema_decay") else "")
+               + f" (`python -m autoenc pretrain {model}`, on one core: {task_cls.pretrain_duration}).")
     if model in ("wgan-gp", "wgan-div"):
         return ("On a 2-core CPU a 32 px step (5 critic steps with a double backward pass for the penalty, "
                 "then one generator step, batch 64) takes about 0.4–2 s, so a 5-minute run is 150–700 "

@@ -261,3 +261,16 @@ def test_measure_button_judges_the_sampled_model(home, shipped):
     assert not at.exception
     labels = {m.label for m in at.metric}
     assert {"Coverage", "KID", "Class accuracy"} <= labels
+
+
+def test_expectations_say_which_step_of_the_run_was_shipped(shipped):
+    """Where pretrain kept the best validation, the page says which step of how long a run."""
+    from pages.gan_ui import shipped_run
+    assert shipped_run("acgan", 10_500) == "10,500 generator steps"          # no shipped file yet
+    task = tiny_task("acgan")
+    save_task(task, shipped / "acgan-64.safetensors", step=9750, with_optimizer=False)
+    assert shipped_run("acgan", 10_500) == "the weights at step 9,750 (its best validation) of a 10,500-step run"
+    save_task(task, shipped / "acgan-64.safetensors", step=10_500, with_optimizer=False)
+    assert shipped_run("acgan", 10_500) == "10,500 generator steps"
+    (shipped / "acgan-64.safetensors").write_bytes(b"not a checkpoint")
+    assert shipped_run("acgan", 10_500) == "10,500 generator steps"

@@ -72,7 +72,11 @@ def loss_text(model: str, cfg) -> str:
                 f"`class_weight` {cfg.class_weight:g}). With them the shipped generator drew the asked-for class "
                 "only 57 % of the time: D's class head, trained on fakes too, learnt G's own cues for a class. "
                 "It was then fine-tuned with λ_f = 0 (the head learns from real galaxies only, so G must draw "
-                "what a classifier of real galaxies recognises) and λ_c up to 10: 76 %.")
+                "what a classifier of real galaxies recognises) and λ_c up to 10: 76 %. Its own class head "
+                "still found 99.7 % of those samples right: G had learnt cues that only this head reads. "
+                "Trained on with the critic seeing every image, real and generated, under a random flip and "
+                f"quarter turn (setting `augment`, here {'on' if cfg.augment else 'off'}), it draws the asked-for "
+                "class 91 % of the time.")
     if model == "wgan-gp":
         return (f"E[D(x)] − E[D(x̃)] estimates the Wasserstein-1 (earth mover's) distance between real "
                 f"images x and generated x̃ when D is 1-Lipschitz. The gradient penalty with "

@@ -139,7 +139,7 @@ def test_pretrain_plan_remakes_the_shipped_file(name):
     (item,) = cls.pretrain_plan()
     _, meta = load_checkpoint(PRETRAINED_DIR / item.file, expect_model=name)
     older = {"precision": "fp32", "ema_decay": 0.0, "data": "rendered", "sky_bias": False,
-             "fake_class_weight": 1.0, "class_weight": 1.0}
+             "fake_class_weight": 1.0, "class_weight": 1.0, "augment": False}
     shipped = {**older, **meta["config"]}
     planned = config_to_dict(config_from_dict(cls.Config, item.final_settings))
     training = set(planned) - {"eval_every", "checkpoint_every", "snapshot_seconds"}   # what changes the weights
@@ -450,3 +450,49 @@ def test_a_file_without_an_average_still_loads_and_starts_one(tmp_path, monkeypa
     resumed = make_task(ACGANTask, seed=3, ema_decay=0.999)
     resumed.load_state_tensors(tensors)               # resuming such a run starts the average at its generator
     assert torch.equal(_first_weight(resumed.sampler), _first_weight(old.generator))
+
+
+# -- augment: the critic sees every image under a random orientation ---------------------------
+
+def dihedral(image: torch.Tensor) -> list[torch.Tensor]:
+    """The 8 orientations of a (C, H, W) image: 4 quarter turns, mirrored or not."""
+    return [torch.rot90(m, q, (1, 2)) for m in (image, image.flip(2)) for q in range(4)]
+
+
+def test_random_orientation_turns_each_image_on_its_own_and_passes_gradients():
+    x = torch.arange(64 * 3 * 5 * 5, dtype=torch.float32).view(64, 3, 5, 5).requires_grad_(True)
+    out = gan_module.random_orientation(x, torch.Generator().manual_seed(0))
+    assert out.shape == x.shape
+    seen = []
+    for i in range(len(x)):
+        matches = [k for k, v in enumerate(dihedral(x[i].detach())) if torch.equal(v, out[i].detach())]
+        assert len(matches) == 1, i             # each output is one orientation of its own input
+        seen.append(matches[0])
+    assert len(set(seen)) == 8                   # all 8 drawn, per image, not one per batch
+    again = gan_module.random_orientation(x, torch.Generator().manual_seed(0))
+    assert torch.equal(out, again)               # follows the seed
+    out.sum().backward()                         # a permutation of pixels: every gradient is 1
+    assert torch.equal(x.grad, torch.ones_like(x))
+
+
+def test_augment_shows_the_critic_turned_images_only_when_set():
+    plain, turned = make_task(ACGANTask), make_task(ACGANTask, augment=True)
+    x = torch.randn(16, 3, 32, 32)
+    assert plain.critic_view(x) is x
+    views = turned.critic_view(x)
+    assert not torch.equal(views, x)
+    assert all(any(torch.equal(v, views[i]) for v in dihedral(x[i])) for i in range(len(x)))
+
+
+@pytest.mark.parametrize("name", list(TASKS))
+def test_every_model_trains_with_augment(name):
+    task = make_task(TASKS[name], augment=True, n_critic=2)
+    out = [task.train_step(i + 1) for i in range(3)]
+    assert all(np.isfinite(v) for o in out for v in o.values())
+    assert {int(s["step"]) for s in task.opt_g.state.values()} == {3}
+
+
+def test_augment_lets_the_acgan_class_head_learn_the_classes():
+    task = make_task(ACGANTask, lr=5e-4, augment=True)
+    out = [task.train_step(i + 1) for i in range(25)]
+    assert np.mean([o["class_acc_real"] for o in out[-5:]]) > 0.8

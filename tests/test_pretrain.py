@@ -153,3 +153,27 @@ def test_a_failed_stage_leaves_the_shipped_file_alone(tmp_path, monkeypatch):
     with pytest.raises(CheckpointError, match="failed at step 4.*unchanged"):
         list(P.pretrain("denoiser", out_dir=tmp_path))
     assert shipped.read_bytes() == b"the shipped weights"
+
+
+def test_a_stage_can_go_on_from_the_previous_best(tmp_path, monkeypatch):
+    """from_best: the second stage starts from the step-2 weights kept as the first stage's best
+    (steps 3, 4, 5 after them), with the shipped file the second stage's end."""
+    monkeypatch.setattr(DenoiserTask, "best_metric", ("val_loss", True))
+    losses = iter([0.5, 0.1, 0.3, 0.4, 0.45, 0.5])
+    real_validate = DenoiserTask.validate
+    monkeypatch.setattr(DenoiserTask, "validate",
+                        lambda self, step: {**real_validate(self, step), "val_loss": next(losses)})
+    item = P.PretrainItem("d.safetensors", {**TINY, "eval_every": 1},
+                          then=({"steps": 5, "lr": 1e-4, "from_best": True},))
+    assert item.final_settings == {**TINY, "eval_every": 1, "steps": 5, "lr": 1e-4}
+    monkeypatch.setattr(DenoiserTask, "pretrain_plan", classmethod(lambda cls: [item]))
+    seen = []
+    real_step = DenoiserTask.train_step
+    monkeypatch.setattr(DenoiserTask, "train_step",
+                        lambda self, step: seen.append(step) or real_step(self, step))
+    (path, outcome), = list(P.pretrain("denoiser", out_dir=tmp_path))
+    assert seen == [1, 2, 3, 3, 4, 5]                   # step 3 again: the run went back to step 2
+    _, meta = load_checkpoint(path, expect_model="denoiser")
+    # the best of the run's last third (steps 4 and 5: 0.45, 0.5), not the first stage's 0.1
+    assert outcome.step == 5 and meta["step"] == 4 and meta["selected_by"]["value"] == 0.45
+    assert meta["config"]["lr"] == 1e-4 and "from_best" not in meta["config"]

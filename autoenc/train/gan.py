@@ -90,6 +90,10 @@ class GANConfig(TrainSettings):
     ema_decay: float = setting(0.0, "decay of an exponential moving average of the generator's weights, "
                                     "which then draws every sample (0 = off; 0.999 averages over "
                                     "about the last 1000 steps)", lo=0.0, hi=0.9999)
+    augment: bool = setting(False, "show the critic every image, real and generated, turned by a random flip "
+                                   "and quarter turn (differentiable, so the generator's gradient passes "
+                                   "through): a galaxy has no orientation, and the critic can no longer lean "
+                                   "on cues of one")
 
     def check(self) -> None:
         if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
@@ -283,6 +287,24 @@ EVAL_METRICS = HIST_METRICS + DATA_HIST_METRICS + ("tv_distance", "coverage", "p
 # galaxies have no generated one near them (thresholds for teaching, not from a paper).
 COLLAPSE_TV = 0.3
 COLLAPSE_COVERAGE = 0.2
+
+
+def random_orientation(images: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Each image of (B, C, H, W), H = W, mirrored or not and turned by 0-3 quarter turns,
+    drawn per image. Galaxies are seen at every angle, so the data's distribution does not
+    change (unlike a crop or a colour jitter, which would leak into the samples: Zhao et al.
+    2020, DiffAugment, apply theirs to real and fake alike for that reason, as we do). This is
+    for the acGAN above all: a class head trained on real galaxies only (fake_class_weight 0)
+    classified its generator's samples 99.7 % right where the judge found 76 %: the generator
+    had learnt cues of the head's own, tied to one orientation, not bars and arms."""
+    b, dev = images.shape[0], images.device
+    turns = torch.randint(4, (b,), generator=gen, device=dev).view(b, 1, 1, 1)
+    mirror = (torch.rand(b, generator=gen, device=dev) < 0.5).view(b, 1, 1, 1)
+    x = torch.where(mirror, images.flip(3), images)
+    out = x
+    for q in (1, 2, 3):
+        out = torch.where(turns == q, torch.rot90(x, q, (2, 3)), out)
+    return out
 
 
 def judge_file() -> Path:
@@ -560,7 +582,7 @@ class GANTask(Task):
         z, fake_labels = self.latent_batch()
         with torch.set_grad_enabled(keep_fake_graph):
             fake = self.generator(z, fake_labels)
-        parts = self.critic_loss(real, real_labels, fake.detach(), fake_labels)
+        parts = self.critic_loss(self.critic_view(real), real_labels, self.critic_view(fake.detach()), fake_labels)
         self.opt_d.zero_grad(set_to_none=True)
         # inputs=: only the critic's weights; a penalty's input tensors need no gradient
         parts.pop("loss").backward(inputs=self._critic_params)
@@ -575,7 +597,7 @@ class GANTask(Task):
         # Gradients flow through the critic to the fake images, but its weights need none.
         self.critic.requires_grad_(False)
         try:
-            parts = self.generator_loss(fake, fake_labels)
+            parts = self.generator_loss(self.critic_view(fake), fake_labels)
             self.opt_g.zero_grad(set_to_none=True)
             parts.pop("loss").backward()
             self.opt_g.step()
@@ -675,6 +697,11 @@ class GANTask(Task):
         y = torch.randint(self.n_classes, (b,), generator=self.rng, device=self.device) if self.n_classes else None
         return z, y
 
+    def critic_view(self, images: torch.Tensor) -> torch.Tensor:
+        """The images as the critic sees them: as they are, or with `augment` each under its
+        own random orientation (random_orientation)."""
+        return random_orientation(images, self.rng) if self.config.augment else images
+
     def critic_scores(self, real: torch.Tensor, fake: torch.Tensor):
         """D(real), D(fake). BatchNorm sees real and fake as separate batches (DCGAN's
         practice: a mixed batch's statistics would tell D which half is fake); a
@@ -711,14 +738,18 @@ class ACGANTask(GANTask):
     # class head, trained on fakes too, learnt to read G's own cues (its class loss on fakes fell
     # to 0.05) that the judge does not see as bars or arms. Resumed with the head trained on real
     # galaxies only (fake_class_weight 0) to 7250, then a heavier class loss for G (class_weight 3
-    # to 9000, 10 to 10500), kept at its best validation (step 9750): eval n=1000 class accuracy
-    # 0.757, class-histogram TV 0.095, coverage 0.69, KID 0.032. (The chain that made the file
-    # restarted Adam's moments at 6000 and 7250; a staged pretrain carries them on.)
+    # to 9000, 10 to 10500): best validation at step 9750, eval n=1000 class accuracy 0.757. Its
+    # head, though, put 99.7 % of G's samples in the asked-for class: G had found cues of that
+    # head's own, not bars and arms. From that step, with the critic seeing every image under a
+    # random orientation (augment) to 11750, kept at its best validation (step 11500): eval
+    # n=1000 class accuracy 0.911, class-histogram TV 0.044, coverage 0.78, KID 0.015. (The
+    # chain that made the file restarted Adam's moments at 6000 and 7250; a staged pretrain
+    # carries them on up to the last stage.)
     _pretrain_steps = 6000
     _pretrain_precision = "auto"
     _pretrain_seconds = 3 * 3600.0
     _pretrain_then = ({"steps": 7250, "fake_class_weight": 0.0}, {"steps": 9000, "class_weight": 3.0},
-                      {"steps": 10500, "class_weight": 10.0})
+                      {"steps": 10500, "class_weight": 10.0}, {"steps": 11750, "augment": True, "from_best": True})
     pretrain_duration = "about an hour where the CPU has bf16, two hours or more without"
 
     def critic_loss(self, real, real_labels, fake, fake_labels) -> losses.Parts:

@@ -20,7 +20,9 @@ class PretrainItem:
     settings: dict         # config values that differ from the defaults
     max_seconds: float | None = None   # per stage
     # Later stages: the same run resumed with these settings changed, each up to its "steps"
-    # (a total, not a count), as a schedule that no single setting expresses would.
+    # (a total, not a count), as a schedule that no single setting expresses would. A stage
+    # with "from_best": True goes on from the previous stage's best validation instead of its
+    # last step (the kept weights have no optimiser state, so Adam's moments start afresh).
     then: tuple[dict, ...] = ()
 
     @property
@@ -28,8 +30,13 @@ class PretrainItem:
         """The settings the run ends with: what the shipped file's config says."""
         merged = dict(self.settings)
         for stage in self.then:
-            merged.update(stage)
+            merged.update(stage_settings(stage))
         return merged
+
+
+def stage_settings(stage: dict) -> dict:
+    """A stage's config values: all but how the stage starts (from_best)."""
+    return {k: v for k, v in stage.items() if k != "from_best"}
 
 
 @dataclass
@@ -80,9 +87,13 @@ def pretrain(model: str, only: str | None = None, out_dir: Path | None = None):
                 if outcome.status != "finished":
                     break
                 run = store.get(run_id)
-                store.update(run_id, config={**run.config, **{k: v for k, v in stage.items() if k != "steps"}})
+                changed = {k: v for k, v in stage_settings(stage).items() if k != "steps"}
+                store.update(run_id, config={**run.config, **changed})
+                best = store.best_checkpoint_path(run_id)
+                if stage.get("from_best") and best.exists():
+                    best.replace(store.checkpoint_path(run_id))     # resume reads the run's checkpoint
                 # what is shipped is the best of the last stage's last third, not of an earlier one
-                store.best_checkpoint_path(run_id).unlink(missing_ok=True)
+                best.unlink(missing_ok=True)
                 _, outcome = execute(store, model, {"steps": stage["steps"]}, run_id=run_id, resume=True,
                                      max_seconds=item.max_seconds, progress=True)
             if outcome.status != "finished":   # failed, or stopped (Ctrl-C, SIGTERM): keep the shipped file

@@ -1,4 +1,6 @@
 """GAN nets, configs and the shared training step, on tiny nets and a toy galaxy set."""
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -450,6 +452,48 @@ def test_a_file_without_an_average_still_loads_and_starts_one(tmp_path, monkeypa
     resumed = make_task(ACGANTask, seed=3, ema_decay=0.999)
     resumed.load_state_tensors(tensors)               # resuming such a run starts the average at its generator
     assert torch.equal(_first_weight(resumed.sampler), _first_weight(old.generator))
+
+
+def test_standing_statistics_are_the_mean_of_the_generators_own_activations():
+    g = build_generator(32, 8, n_classes=3).eval()
+    bn = g.net[1]
+    bn.running_mean.fill_(5.0)                                # stale statistics, as an average has
+    seen = []
+    bn.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach().float()))
+    gan_module.standing_statistics(g, batches=3, batch_size=16)
+    assert len(seen) == 3 and not g.training and bn.momentum == 0.1   # mode and momentum restored
+    want = torch.stack([x.mean((0, 2, 3)) for x in seen]).mean(0)
+    assert torch.allclose(bn.running_mean, want, atol=1e-5)
+    first = [b.clone() for b in g.buffers()]
+    gan_module.standing_statistics(g, batches=3, batch_size=16)       # same z: same statistics
+    assert all(torch.equal(a, b) for a, b in zip(first, g.buffers()))
+
+
+def test_the_average_draws_and_is_saved_with_standing_statistics(monkeypatch):
+    task = make_task(WGANGPTask, ema_decay=0.99, n_critic=1)
+    for s in range(3):
+        task.train_step(s + 1)
+    reference = copy.deepcopy(task.ema.module)
+    gan_module.standing_statistics(reference)
+    averaged = task.ema.module.net[1].running_mean.clone()
+    assert not torch.allclose(averaged, reference.net[1].running_mean)
+    tensors = task.state_tensors()
+    saved = tensors["model.generator_ema.net.1.running_mean"]
+    assert torch.equal(saved, reference.net[1].running_mean)
+
+    class Judge:
+        def measure(self, images, requested=None):
+            return {"tv_distance": 0.0}
+    task.train_step(4)                                   # the average's statistics drift again
+    task._judge = Judge()
+    monkeypatch.setattr(gan_module, "measures_to_metrics", lambda m: m)
+    stats = []
+    monkeypatch.setattr(gan_module, "generate", lambda g, n, seed, labels=None: stats.append(
+        g.net[1].running_mean.clone()) or np.zeros((n, 32, 32, 3), np.uint8))
+    task.validate(4)
+    fresh = copy.deepcopy(task.ema.module)
+    gan_module.standing_statistics(fresh)
+    assert torch.equal(stats[0], fresh.net[1].running_mean)       # validation drew with fresh ones
 
 
 # -- augment: the critic sees every image under a random orientation ---------------------------

@@ -408,3 +408,17 @@ def test_training_loss_equals_vae_loss_in_value_and_gradient(arch, size):
         assert torch.allclose(a, b, rtol=1e-5)
     for a, b in zip(g_fused, g_plain):
         assert torch.allclose(a, b, rtol=1e-4, atol=1e-6 * b.abs().max())
+
+
+def test_pretrain_plan_remakes_the_shipped_file():
+    """`python -m autoenc pretrain vae` trains what is shipped: the plan's settings are the
+    shipped file's config, and the file is the run's end."""
+    from autoenc.runs.checkpoint import load_checkpoint
+    from autoenc.train.pretrain import pretrained_path
+    from autoenc.train.task import config_from_dict, config_to_dict
+    (item,) = V.VAETask.pretrain_plan()
+    _, meta = load_checkpoint(pretrained_path(item.file), expect_model="vae")
+    planned = config_to_dict(config_from_dict(V.VAEConfig, item.settings))
+    training = set(planned) - {"eval_every", "checkpoint_every", "snapshot_seconds"}
+    assert {k: planned[k] for k in training} == {k: meta["config"][k] for k in training}
+    assert meta["step"] == planned["steps"] and item.file == V.PRETRAINED_FILE

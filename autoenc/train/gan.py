@@ -251,6 +251,42 @@ def make_ema(generator: nn.Module, decay: float) -> AveragedModel:
     return ema
 
 
+STANDING_BATCHES = 8         # x 64 z: the 512 draws whose BatchNorm statistics the average keeps
+
+
+@torch.no_grad()
+def standing_statistics(generator: nn.Module, batches: int = STANDING_BATCHES, batch_size: int = 64) -> None:
+    """Re-measure the BatchNorm statistics of a moving-average generator on its own activations
+    ("standing statistics", Brock et al. 2019, BigGAN). Averaging the statistics of past
+    generators, as the average does along with their weights, is not the statistics of the
+    averaged weights. Always the same z (a fixed seed), so the same weights get the same
+    statistics. Measured on the 3400-step WGAN-div (best step 2500), eval n=1000 with sample
+    seeds 0, 1, 2: class-histogram TV 0.173, 0.165, 0.145 with the averaged statistics, 0.149,
+    0.154, 0.125 with standing ones (KID 0.023 -> 0.022); on the shipped WGAN-GP no change
+    beyond the noise (TV 0.110, 0.122, 0.135 -> 0.114, 0.126, 0.144)."""
+    norms = [m for m in generator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None               # a plain mean over the batches below
+    device = next(generator.parameters()).device
+    gen = torch.Generator(device=device).manual_seed(0)
+    n_classes = getattr(generator, "n_classes", 0)
+    was_training = generator.training
+    generator.train()
+    try:
+        for i in range(batches):
+            z = torch.randn(batch_size, generator.z_dim, generator=gen, device=device)
+            labels = (torch.arange(batch_size, device=device) + i) % n_classes if n_classes else None
+            generator(z, labels)
+    finally:
+        generator.train(was_training)
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum
+
+
 def native_bf16(device: torch.device) -> bool:
     """Whether this CPU computes bfloat16 in hardware (AVX512-BF16 or AMX). Elsewhere oneDNN
     emulates it, and autocast made a step ~20x slower (DESIGN §4)."""
@@ -615,6 +651,8 @@ class GANTask(Task):
             return {}
         n = EVAL_SAMPLES
         labels = np.arange(n) % self.n_classes if self.n_classes else None
+        if self.ema is not None:
+            standing_statistics(self.ema.module)
         images = generate(self.sampler, n, self.config.seed + 2, labels=labels)
         return measures_to_metrics(judge.measure(images, requested=labels))
 
@@ -661,6 +699,12 @@ class GANTask(Task):
                                      for k, v in tensors.items() if k.startswith("model.generator.")}}
             tensors.pop("extra.ema_updates", None)
         super().load_state_tensors(tensors)
+
+    def state_tensors(self, with_optimizer: bool = True) -> dict[str, torch.Tensor]:
+        """As Task's, the moving average with its standing statistics: what a file draws with."""
+        if self.ema is not None:
+            standing_statistics(self.ema.module)
+        return super().state_tensors(with_optimizer)
 
     def extra_tensors(self) -> dict[str, torch.Tensor]:
         out = {"fixed_z": self.fixed_z, "rng_state": self.rng.get_state()}

@@ -441,7 +441,7 @@ class VAETask(Task):
     # -- shipped checkpoint and evaluation ------------------------------------------
     @classmethod
     def pretrain_plan(cls) -> list[PretrainItem]:
-        return [PretrainItem(PRETRAINED_FILE, PRETRAIN_SETTINGS, max_seconds=2400)]
+        return [PretrainItem(PRETRAINED_FILE, PRETRAIN_SETTINGS, max_seconds=3600)]
 
     @classmethod
     def add_eval_arguments(cls, parser) -> None:
@@ -455,11 +455,14 @@ class VAETask(Task):
         return evaluate(trained.modules["vae"], cfg)
 
 
-# The shipped checkpoint: conv, 64 px, beta 0.002, 6000 steps of 16 images (96 k images,
-# 16 epochs of 6000). Measured: 31 min on one thread of a 2-core machine shared with
-# 4-8 other busy processes; about 9-10 min expected with 2 free cores.
-PRETRAIN_SETTINGS = {"arch": "conv", "image_size": 64, "latent_dim": 50, "steps": 6000, "batch_size": 16,
-                     "lr": 2e-3, "beta": 0.002, "n_images": 6000, "data_seed": 0, "seed": 0}
+# The shipped checkpoint: conv, 64 px, beta 5e-4, 10000 steps of 16 images from 20000 renders
+# (8 epochs). Against the earlier beta 0.002, 6000 steps on 6000 renders, on the 300 held-out
+# galaxies (eval vae): recon MSE 2.7e-4 (was 4.2e-4), KL 171 nats (108), all 50 dimensions
+# active. The galaxy classifier names the true class of 77 % of the reconstructions of its 600
+# held-out renders (66 %; of the originals 93 %), of barred spirals 68 % (32 %): bars survive.
+# Measured: 8 min on one thread of a 2-core machine with a GAN training on the other core.
+PRETRAIN_SETTINGS = {"arch": "conv", "image_size": 64, "latent_dim": 50, "steps": 10_000, "batch_size": 16,
+                     "lr": 2e-3, "beta": 5e-4, "n_images": 20_000, "data_seed": 0, "seed": 0}
 
 
 def _pretrained_path() -> Path:

@@ -422,3 +422,22 @@ def test_pretrain_plan_remakes_the_shipped_file():
     training = set(planned) - {"eval_every", "checkpoint_every", "snapshot_seconds"}
     assert {k: planned[k] for k in training} == {k: meta["config"][k] for k in training}
     assert meta["step"] == planned["steps"] and item.file == V.PRETRAINED_FILE
+
+
+@pytest.mark.parametrize("chunk_bytes", [8 << 20, 500])
+def test_fused_loss_in_chunks_and_overwriting_its_logits_gives_the_same_value_and_gradient(monkeypatch, chunk_bytes):
+    from autoenc.models import vae as models_vae
+    monkeypatch.setattr(models_vae, "LOSS_CHUNK_BYTES", chunk_bytes)     # 500 B: one row per chunk
+    torch.manual_seed(0)
+    leaf = torch.randn(5, 3, 8, 8, requires_grad=True)
+    x = torch.rand(5, 3, 8, 8)
+    want = V.reconstruction_loss(torch.sigmoid(leaf * 2.0), x)
+    want_grad, = torch.autograd.grad(want, leaf)
+    logits = leaf * 2.0                                      # a fresh output, as the decoder's
+    got = models_vae.sigmoid_squared_error(logits, x, overwrite=True)
+    got_grad, = torch.autograd.grad(got, leaf)
+    assert torch.allclose(got, want) and torch.allclose(got_grad, want_grad, atol=1e-7)
+    assert not torch.equal(logits, leaf * 2.0)                # overwritten: its memory was reused
+    untouched = leaf * 2.0
+    models_vae.sigmoid_squared_error(untouched, x)           # without overwrite the input stays
+    assert torch.equal(untouched, leaf * 2.0)

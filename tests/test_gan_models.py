@@ -540,3 +540,27 @@ def test_augment_lets_the_acgan_class_head_learn_the_classes():
     task = make_task(ACGANTask, lr=5e-4, augment=True)
     out = [task.train_step(i + 1) for i in range(25)]
     assert np.mean([o["class_acc_real"] for o in out[-5:]]) > 0.8
+
+
+def test_a_diverging_gan_stops_with_a_message_and_keeps_its_last_good_checkpoint(tmp_path):
+    """The generator's loss turns inf at step 5 (checkpoints every 2 steps)."""
+    from autoenc.runs.checkpoint import read_meta
+    from autoenc.runs.store import RunStore
+    from autoenc.train.loop import train
+    task = make_task(WGANGPTask, n_critic=1, checkpoint_every=2, eval_every=1000)
+    honest = task.generator_loss
+    calls = []
+
+    def exploding(fake, labels):
+        parts = honest(fake, labels)
+        calls.append(1)
+        if len(calls) >= 5:
+            parts["loss_g"] = torch.tensor(float("inf"))
+        return parts
+    task.generator_loss = exploding
+    store = RunStore(tmp_path)
+    run_id = store.create_run("wgan-gp", {})
+    outcome = train(task, store, run_id, total_steps=20)
+    assert outcome.status == "failed" and outcome.step == 4
+    assert "loss_g became inf at step 5" in outcome.message and "last good checkpoint (step 4)" in outcome.message
+    assert read_meta(store.checkpoint_path(run_id))["step"] == 4

@@ -119,8 +119,10 @@ def expectations(model: str, task_cls) -> str:
     plan = task_cls.pretrain_plan()[0]
     final = plan.final_settings
     batch = final.get("batch_size", task_cls.Config().batch_size)
+    first_batch = plan.settings.get("batch_size", task_cls.Config().batch_size)
+    batches = f"batch {batch}" if batch == first_batch else f"batch {first_batch}, then {batch} in its last stage"
     shipped = (ema_text(task_cls.Config().ema_decay)
-               + f"The shipped checkpoint is 64 px, {shipped_run(model, final['steps'])} at batch {batch}"
+               + f"The shipped checkpoint is 64 px, {shipped_run(model, final['steps'])} at {batches}"
                + (f", drawn by a moving average of its generator (decay {final['ema_decay']:g})"
                   if final.get("ema_decay") else "")
                + f" (`python -m autoenc pretrain {model}`, on one core: {task_cls.pretrain_duration}).")

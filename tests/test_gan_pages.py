@@ -274,3 +274,12 @@ def test_expectations_say_which_step_of_the_run_was_shipped(shipped):
     assert shipped_run("acgan", 10_500) == "10,500 generator steps"
     (shipped / "acgan-64.safetensors").write_bytes(b"not a checkpoint")
     assert shipped_run("acgan", 10_500) == "10,500 generator steps"
+
+
+def test_expectations_name_the_batch_of_each_stage():
+    """WGAN-div's plan ends at batch 64 after stages at 32; the page says both, the others one."""
+    from autoenc.train.gan import TASKS
+    from pages.gan_ui import expectations
+    assert "at batch 32, then 64 in its last stage" in expectations("wgan-div", TASKS["wgan-div"])
+    assert "-step run at batch 32, drawn by" in expectations("wgan-gp", TASKS["wgan-gp"])
+    assert "-step run at batch 64 (`python" in expectations("acgan", TASKS["acgan"])

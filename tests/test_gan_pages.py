@@ -281,5 +281,5 @@ def test_expectations_name_the_batch_of_each_stage():
     from autoenc.train.gan import TASKS
     from pages.gan_ui import expectations
     assert "at batch 32, then 64 in its last stage" in expectations("wgan-div", TASKS["wgan-div"])
-    assert "-step run at batch 32, drawn by" in expectations("wgan-gp", TASKS["wgan-gp"])
-    assert "-step run at batch 64 (`python" in expectations("acgan", TASKS["acgan"])
+    assert " at batch 32, drawn by" in expectations("wgan-gp", TASKS["wgan-gp"])
+    assert " at batch 64 (`python" in expectations("acgan", TASKS["acgan"])

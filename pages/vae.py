@@ -32,6 +32,12 @@ def show(image: np.ndarray, caption: str = "", **kw):
     st.image(image, caption=caption, width="stretch", **kw)
 
 
+def show_grid(grid: np.ndarray, caption: str, name: str):
+    """A grid of galaxies with its PNG download (vae-<name>.png)."""
+    show(grid, caption)
+    st.download_button("Download PNG", V.to_png(grid), f"vae-{name}.png", "image/png", key=f"dl_{name}")
+
+
 page_setup(__file__)
 st.title("VAE")
 st.markdown(
@@ -105,8 +111,7 @@ st.subheader("Reconstructions")
 originals = images[:8]
 recon = V.reconstruct(model, originals)
 grid = V.image_grid(np.concatenate([originals, recon]), 8)
-show(grid, "8 held-out galaxies (top) and their reconstructions (bottom)")
-st.download_button("Download PNG", V.to_png(grid), "vae-reconstructions.png", "image/png", key="dl_recon")
+show_grid(grid, "8 held-out galaxies (top) and their reconstructions (bottom)", "reconstructions")
 
 # -- interpolation ------------------------------------------------------------------------
 st.subheader("Latent interpolation")
@@ -122,7 +127,8 @@ try:
     with q1:
         show(here, f"decoded at t = {t:.2f}")
     with q2:
-        show(V.image_grid(strip, 8), "8 steps from the first image to the second (seed Figure 10)")
+        show_grid(V.image_grid(strip, 8), "8 steps from the first image to the second (seed Figure 10)",
+                  "interpolation")
         gif = V.to_gif(V.interpolation_strip(model, images[a], images[b], steps=24), scale=2)
         st.download_button("Download the walk as an animated GIF", gif, "vae-interpolation.gif", "image/gif",
                            key="dl_gif")
@@ -144,7 +150,7 @@ if fitted:
 else:
     drawn = V.sample_prior(model, 16, seed=int(seed), temperature=temperature)
 with s2:
-    show(V.image_grid(drawn, 8), "16 new galaxies decoded from random codes")
+    show_grid(V.image_grid(drawn, 8), "16 new galaxies decoded from random codes", "samples")
 
 # -- latent dimensions -------------------------------------------------------------------
 st.subheader("Which latent dimensions carry information")
@@ -168,5 +174,5 @@ st.subheader("Anomalies: the worst reconstructed galaxies")
 st.caption("Images ranked by reconstruction error: what the VAE finds unusual (VAEs are used this way "
            "to flag anomalies, e.g. diseased vines in vineyard photographs).")
 order = np.argsort(-errors)
-show(V.image_grid(images[order[:8]], 8), "highest reconstruction error")
-show(V.image_grid(images[order[-8:]], 8), "lowest reconstruction error")
+show_grid(V.image_grid(images[order[:8]], 8), "highest reconstruction error", "anomalies-worst")
+show_grid(V.image_grid(images[order[-8:]], 8), "lowest reconstruction error", "anomalies-best")

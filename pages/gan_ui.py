@@ -118,8 +118,8 @@ def shipped_run(model: str, steps: int) -> str:
 def expectations(model: str, task_cls) -> str:
     plan = task_cls.pretrain_plan()[0]
     final = plan.final_settings
-    batch = final.get("batch_size", task_cls.Config().batch_size)
-    first_batch = plan.settings.get("batch_size", task_cls.Config().batch_size)
+    default_batch = task_cls.Config().batch_size
+    batch, first_batch = final.get("batch_size", default_batch), plan.settings.get("batch_size", default_batch)
     batches = f"batch {batch}" if batch == first_batch else f"batch {first_batch}, then {batch} in its last stage"
     shipped = (ema_text(task_cls.Config().ema_decay)
                + f"The shipped checkpoint is 64 px, {shipped_run(model, final['steps'])} at {batches}"

@@ -505,6 +505,7 @@ class GANTask(Task):
         self.generator.compute_dtype = self.critic.compute_dtype = compute_dtype(config.precision, device)
         # The moving average of G (Yazici et al. 2019) draws every sample: validation, grid, checkpoints.
         self.ema = make_ema(self.generator, config.ema_decay) if config.ema_decay > 0 else None
+        self._standing_at: int | None = None     # the average's update count at its last standing statistics
         self.opt_g = _adam(self.generator.parameters(), config, device)
         self.opt_d = _adam(self.critic.parameters(), config, device)
         self._critic_params = list(self.critic.parameters())
@@ -651,8 +652,7 @@ class GANTask(Task):
             return {}
         n = EVAL_SAMPLES
         labels = np.arange(n) % self.n_classes if self.n_classes else None
-        if self.ema is not None:
-            standing_statistics(self.ema.module)
+        self.refresh_standing_statistics()
         images = generate(self.sampler, n, self.config.seed + 2, labels=labels)
         return measures_to_metrics(judge.measure(images, requested=labels))
 
@@ -699,12 +699,22 @@ class GANTask(Task):
                                      for k, v in tensors.items() if k.startswith("model.generator.")}}
             tensors.pop("extra.ema_updates", None)
         super().load_state_tensors(tensors)
+        self._standing_at = None
 
     def state_tensors(self, with_optimizer: bool = True) -> dict[str, torch.Tensor]:
         """As Task's, the moving average with its standing statistics: what a file draws with."""
-        if self.ema is not None:
-            standing_statistics(self.ema.module)
+        self.refresh_standing_statistics()
         return super().state_tensors(with_optimizer)
+
+    def refresh_standing_statistics(self) -> None:
+        """standing_statistics of the moving average, unless it has not moved since the last
+        time (a validation and the best checkpoint it triggers share one measurement)."""
+        if self.ema is None:
+            return
+        updates = int(self.ema.n_averaged)
+        if updates != self._standing_at:
+            standing_statistics(self.ema.module)
+            self._standing_at = updates
 
     def extra_tensors(self) -> dict[str, torch.Tensor]:
         out = {"fixed_z": self.fixed_z, "rng_state": self.rng.get_state()}

@@ -41,4 +41,5 @@ def test_eval_on_the_real_galaxy_zoo_examples():
     model = load_classifier()
     out = evaluate(model, load_galaxy_file(real, size=model.image_size))
     assert out["n"] == 132
-    assert 0.0 <= out["balanced_accuracy"] <= 1.0   # the realism figure; reported, target 0.70 not yet met
+    # the realism figure (issue 4 aims at 0.70): per-class recall averaged, as spirals are 2/3
+    assert out["balanced_accuracy"] >= 0.70

@@ -158,3 +158,36 @@ def test_renders_resemble_real_thumbnails_in_brightness():
         return x[:, 60:68, 60:68].mean(axis=(1, 2, 3))
     assert abs(np.median(sky(fake)) - np.median(sky(real))) < 8
     assert abs(np.median(centre(fake)) - np.median(centre(real))) < 40
+
+
+def _light_profile(images: np.ndarray) -> np.ndarray:
+    """Per image (128 px): half-light radius and the mean grey level of the central 3 px,
+    of the sky-subtracted light within 40 px of the centre."""
+    yy, xx = np.mgrid[:128, :128] - 63.5
+    rr = np.hypot(xx, yy)
+    out = []
+    for im in images.astype(float):
+        lum = im.mean(-1)
+        sky = np.median(lum[rr > 56])
+        light = np.clip(lum - sky, 0, None) * (rr < 40)
+        total = light.sum()
+        cy, cx = (light * yy).sum() / total, (light * xx).sum() / total
+        r = np.hypot(xx - cx, yy - cy).ravel()
+        order = np.argsort(r)
+        r50 = r[order][np.searchsorted(np.cumsum(light.ravel()[order]) / total, 0.5)]
+        out.append((r50, lum.ravel()[r < 3].mean()))
+    return np.asarray(out)
+
+
+@pytest.mark.skipif(not REAL.exists(), reason="shared real galaxy examples not present")
+def test_each_class_matches_the_real_examples_in_size_and_central_brightness():
+    """The renderer's sizes and surface brightnesses were set from these two measures of the
+    real examples: per class, the renders' medians lie within the real ones' middle half."""
+    with np.load(REAL, allow_pickle=False) as d:
+        real, real_labels = d["images"], d["labels"]
+    fake = G.render(150, 128, seed=3)
+    for c, name in enumerate(G.CLASS_NAMES):
+        r, f = _light_profile(real[real_labels == c]), _light_profile(fake.images[fake.labels == c])
+        lo, hi = np.percentile(r, 25, axis=0), np.percentile(r, 75, axis=0)
+        med = np.median(f, axis=0)
+        assert np.all((lo <= med) & (med <= hi)), (name, lo, med, hi)

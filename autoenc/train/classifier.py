@@ -120,10 +120,10 @@ class ClassifierTask(Task):
     @classmethod
     def pretrain_plan(cls):
         from autoenc.train.pretrain import PretrainItem
-        # More data and steps than a quick run's defaults: 6000 images and 1500 steps reached
-        # 0.80 on the held-out renders (barred spirals and spirals confused); 20000 images and
-        # 5000 steps (~25 min on one core) reach 0.93, and 0.63 balanced on the real examples
-        # (from 0.56), though nothing was tuned on those.
+        # More data and steps than a quick run's defaults: on renderer version 2, 6000 images
+        # and 1500 steps reached 0.80 on the held-out renders, 20000 images and 5000 steps
+        # 0.93. On version 3 these settings (~15 min on one core) reach 0.99 on held-out
+        # renders and 0.71 balanced on the real examples; the classifier never sees those.
         return [PretrainItem(PRETRAINED_FILE, {"n_images": 20_000, "steps": 5000, "checkpoint_every": 500})]
 
     @classmethod

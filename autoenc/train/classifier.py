@@ -45,29 +45,12 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
 
 
 def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """Flips, quarter turns and a brightness jitter: a galaxy's class has no orientation.
-
-    Then degradations, each to a random third of the batch: pixel noise (sigma up to 0.05)
-    and a 2x down-and-up resampling. The classifier judges generated images, whose noise
-    and blur are not the renderer's: without these, one trained on renderer version 3 called
-    noisy (sigma 12/255) or resampled ellipticals spirals (kept 24 % and 6 %), and so read
-    the GANs' samples as 70 % spirals.
-    """
+    """Flips, quarter turns and a brightness jitter: a galaxy's class has no orientation."""
     if torch.rand((), generator=gen) < 0.5:
         x = x.flip(3)
     k = int(torch.randint(4, (), generator=gen))
     x = torch.rot90(x, k, (2, 3))
-    x = x * (1 + 0.1 * torch.randn(len(x), 1, 1, 1, generator=gen))
-    n = len(x)
-    noisy = (torch.rand(n, 1, 1, 1, generator=gen) < 1 / 3).float()
-    sigma = 0.05 * torch.rand(n, 1, 1, 1, generator=gen)
-    x = x + noisy * sigma * torch.randn(x.shape, generator=gen)
-    resample = torch.rand(n, generator=gen) < 1 / 3
-    if resample.any():
-        small = F.interpolate(x[resample], scale_factor=0.5, mode="bilinear", antialias=True)
-        x = x.clone()
-        x[resample] = F.interpolate(small, size=x.shape[-2:], mode="bilinear", align_corners=False)
-    return x
+    return x * (1 + 0.1 * torch.randn(len(x), 1, 1, 1, generator=gen))
 
 
 class ClassifierTask(Task):

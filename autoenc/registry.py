@@ -45,7 +45,7 @@ MODELS: dict[str, ModelSpec] = {
             "classifier", "Galaxy classifier",
             "A small CNN trained on rendered galaxies: the judge of generated images and the "
             "feature space of the GAN metrics.",
-            "autoenc.train.classifier:ClassifierTask", None, ("classifier-64.safetensors",),
+            "autoenc.train.classifier:ClassifierTask", None, ("classifier-32.safetensors",),
         ),
         ModelSpec(
             "gan", "GAN",

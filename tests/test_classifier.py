@@ -29,7 +29,7 @@ def test_eval_json_contract_on_rendered_heldout(home):
     assert set(out) == {"accuracy", "balanced_accuracy", "per_class", "n"}
     assert out["n"] == 600 and set(out["per_class"]) == {"barred spiral", "elliptical", "spiral"}
     assert out["balanced_accuracy"] == pytest.approx(sum(out["per_class"].values()) / 3)
-    # the shipped judge of the GAN pages: it must tell the classes apart on renders (0.93)
+    # the shipped judge of the GAN pages: it must tell the classes apart on renders (0.99)
     assert out["accuracy"] >= 0.9
 
 
@@ -43,3 +43,22 @@ def test_eval_on_the_real_galaxy_zoo_examples():
     assert out["n"] == 132
     # the realism figure (issue 4 aims at 0.70): per-class recall averaged, as spirals are 2/3
     assert out["balanced_accuracy"] >= 0.70
+
+
+def test_the_judge_keeps_its_classes_under_pixel_noise_and_blocky_resampling():
+    # GAN samples carry pixel-scale mottling. Judges trained at 64 px on renderer version 3
+    # called noisy ellipticals spirals (22 % kept at sigma 12/255; 6 % after a blocky 2x
+    # resampling), so the shipped WGANs' samples read as two thirds spirals. The 32 px judge
+    # must not: each class keeps most of its renders under both.
+    import numpy as np
+    from autoenc.data.galaxies import render
+    from autoenc.train.classifier import predict_proba
+    model = load_classifier()
+    data = render(300, 64, 4242)
+    rng = np.random.default_rng(0)
+    noisy = np.clip(data.images + rng.normal(0, 12, data.images.shape), 0, 255).astype(np.uint8)
+    blocky = data.images[:, ::2, ::2].repeat(2, axis=1).repeat(2, axis=2)
+    for name, images in (("clean", data.images), ("noise", noisy), ("blocky", blocky)):
+        pred = predict_proba(model, images).argmax(1)
+        recall = [float((pred[data.labels == c] == c).mean()) for c in range(3)]
+        assert min(recall) >= 0.85, (name, recall)

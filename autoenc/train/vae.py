@@ -461,6 +461,8 @@ class VAETask(Task):
 # active. The galaxy classifier names the true class of 77 % of the reconstructions of its 600
 # held-out renders (66 %; of the originals 93 %), of barred spirals 68 % (32 %): bars survive.
 # Measured: 8 min on one thread of a 2-core machine with a GAN training on the other core.
+# Remade on renderer version 3 (8 min again): recon MSE 2.7e-4, KL 175 nats, 50 active; the
+# 32 px judge names the true class of 88 % of the reconstructions (originals 99 %).
 PRETRAIN_SETTINGS = {"arch": "conv", "image_size": 64, "latent_dim": 50, "steps": 10_000, "batch_size": 16,
                      "lr": 2e-3, "beta": 5e-4, "n_images": 20_000, "data_seed": 0, "seed": 0}
 

@@ -180,7 +180,7 @@ def show_grid(images: np.ndarray, ncols: int, caption: str | None = None) -> Non
 def classifier_missing() -> bool:
     if gan.judge_file().exists():
         return False
-    st.info("The galaxy classifier that judges the samples (`checkpoints/classifier-32.safetensors`) is not "
+    st.info(f"The galaxy classifier that judges the samples (`checkpoints/{gan.judge_file().name}`) is not "
             "there yet, so nothing is measured: make it with `python -m autoenc pretrain classifier`. "
             "Training works without it.", icon=":material/info:")
     return True

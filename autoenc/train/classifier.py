@@ -122,7 +122,7 @@ class ClassifierTask(Task):
         from autoenc.train.pretrain import PretrainItem
         # The judge works at 32 px (64 px images are shrunk to it, with antialiasing). Judges
         # trained at 64 px on renderer version 3 read the GANs' pixel-scale mottling as spiral
-        # knots: the shipped WGANs' samples came out ~66 % spirals (class-histogram TV 0.33
+        # knots: the WGAN files shipped then drew ~66 % spirals (class-histogram TV 0.33
         # from the data's), and noisy or resampled ellipticals were called spirals. At 32 px
         # that texture is averaged away while bars, arms and profiles remain.
         # 40000 renders and 12000 steps (~10 min on one core) reach 0.988 on the held-out

@@ -4,27 +4,21 @@ from pathlib import Path
 import streamlit as st
 import torch
 
+from autoenc.paths import shipped_path
 from autoenc.registry import MODELS
-from autoenc.train.pretrain import pretrained_path
+from autoenc.runs.worker import SERVER_THREADS
+from pages.ui.runs import get_store, status_label
+from pages.ui.text import text
 
 ROOT = Path(__file__).parent
-# The server's own model calls (slider moves, samples) are small: one thread is as fast,
-# and leaves the other core to a training run instead of fighting it for both.
-torch.set_num_threads(1)
+TOOLS = (("pages/datasets.py", "Datasets"), ("pages/runs.py", "Runs"))
+torch.set_num_threads(SERVER_THREADS)
 st.set_page_config(page_title="autoenc: autoencoders and GANs, live", page_icon=":material/auto_awesome:", layout="wide")
 
 
 def home() -> None:
-    from pages.ui import get_store, status_label
-
     st.title("autoenc")
-    st.markdown(
-        "#### Train autoencoders and GANs live, and play with what they learn.\n"
-        "Every model here trains in the background on this machine's CPU while you watch its "
-        "losses; training carries on when you switch page or reload. Where a card shows a shipped "
-        "pretrained checkpoint, its page has something to explore at once. The data are made "
-        "by the app itself: simulated cosmic-ray radio pulses and rendered galaxy images."
-    )
+    st.markdown(text("home"))
     store = get_store()
     runs = store.list() if store else []
     active = [r for r in runs if r.active]
@@ -33,31 +27,36 @@ def home() -> None:
         with cols[i % 3].container(border=True):
             st.subheader(spec.title)
             st.write(spec.summary)
-            shipped = [f for f in spec.pretrained if pretrained_path(f).exists()]
-            if spec.pretrained:
-                ok = len(shipped) == len(spec.pretrained)
-                st.caption((":material/check_circle: " if ok else ":material/warning: ") + f"pretrained checkpoints: {len(shipped)} of {len(spec.pretrained)}")
+            files = spec.task_class().shipped_files()
+            if files:
+                shipped = [f for f in files if shipped_path(f).exists()]
+                ok = len(shipped) == len(files)
+                st.caption((":material/check_circle: " if ok else ":material/warning: ")
+                           + f"pretrained checkpoints: {len(shipped)} of {len(files)}")
             mine = [r for r in active if r.model == spec.name]
             st.caption("; ".join(f"{r.id}: {status_label(r)}" for r in mine) or "no run in progress")
-            if spec.page and (ROOT / spec.page).exists():
+            if spec.page:
                 st.page_link(spec.page, label=f"Open {spec.title}", icon=":material/arrow_forward:")
     st.divider()
     c1, c2 = st.columns(2)
     c1.page_link("pages/runs.py", label=f"Runs: {len(active)} in progress, {len(runs)} in all", icon=":material/list:")
-    if (ROOT / "pages/datasets.py").exists():
-        c2.page_link("pages/datasets.py", label="Datasets: radio traces and galaxy images", icon=":material/dataset:")
+    c2.page_link("pages/datasets.py", label="Datasets: radio traces and galaxy images", icon=":material/dataset:")
 
 
 def build_navigation():
+    """Every model's page and the tools; a page file that is missing stops the app with its name."""
+    pages = [spec.page for spec in MODELS.values() if spec.page] + [p for p, _ in TOOLS]
+    missing = [p for p in pages if not (ROOT / p).is_file()]
+    if missing:
+        st.error(f"Page file(s) missing: {', '.join(missing)}. Restore them, or remove their entry from "
+                 "autoenc/registry.py.")
+        st.stop()
     models = [st.Page(home, title="Home", icon=":material/home:", default=True)]
-    models += [st.Page(spec.page, title=spec.title) for spec in MODELS.values()
-               if spec.page and (ROOT / spec.page).exists()]
-    tools = [st.Page(p, title=t) for p, t in (("pages/datasets.py", "Datasets"), ("pages/runs.py", "Runs"))
-             if (ROOT / p).exists()]
-    return st.navigation({"Models": models, "Tools": tools})
+    models += [st.Page(spec.page, title=spec.title) for spec in MODELS.values() if spec.page]
+    return st.navigation({"Models": models, "Tools": [st.Page(p, title=t) for p, t in TOOLS]})
 
 
 navigation = build_navigation()
-if route_to := st.session_state.pop("_route_to", None):  # see pages.ui.page_setup
+if route_to := st.session_state.pop("_route_to", None):  # see pages.ui.setup.page_setup
     st.switch_page(route_to)
 navigation.run()

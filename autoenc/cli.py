@@ -1,4 +1,9 @@
-"""python -m autoenc: train | pretrain | eval | bench | reliability | runs. Errors are one line, exit 2."""
+"""python -m autoenc: train | pretrain | eval | bench | runs, and the commands built on top of
+them (autoenc/__main__.py adds `reliability`). Errors are one line, exit 2.
+
+Each command imports what it needs when it runs (function-local imports below): `runs list`
+or `--help` must not pay for torch and every model.
+"""
 from __future__ import annotations
 
 import argparse
@@ -6,11 +11,24 @@ import dataclasses
 import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Sequence
 
 from autoenc.errors import UserError
 from autoenc.paths import home as resolve_home
 from autoenc.registry import MODELS, get_model
+from autoenc.runs import launcher
+from autoenc.runs.store import RunStore
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand defined outside this module (the reliability harness stands on top of the CLI)."""
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
 
 
 class Parser(argparse.ArgumentParser):
@@ -35,7 +53,7 @@ def add_common_train_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_config_options(p: argparse.ArgumentParser, config_cls) -> None:
-    from autoenc.train.task import config_fields
+    from autoenc.train.task import config_fields     # imports torch: only for the model named
     for f in config_fields(config_cls):
         flag = "--" + f.name.replace("_", "-")
         meta, default = f.metadata, f.default
@@ -62,7 +80,7 @@ def _number_type(kind, name):
     return parse
 
 
-def build_parser(argv: list[str] | None = None) -> Parser:
+def build_parser(argv: list[str] | None = None, extra: Sequence[Command] = ()) -> Parser:
     """Model options are added only for the model named on the command line, so that
     `runs list` or `train --help` do not import every model (torch, scipy) first."""
     argv = sys.argv[1:] if argv is None else argv
@@ -88,10 +106,7 @@ def build_parser(argv: list[str] | None = None) -> Parser:
     for spec in MODELS.values():
         p = ev_models.add_parser(spec.name, help=f"evaluate a {spec.title} checkpoint")
         if spec.name == wanted:
-            cls = spec.task_class()
-            if not hasattr(cls, "add_eval_arguments"):
-                raise UserError(f"{spec.name} has no evaluation yet")
-            cls.add_eval_arguments(p)
+            spec.task_class().add_eval_arguments(p)
         p.add_argument("--checkpoint", help="checkpoint file (default: the shipped one)")
         p.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -99,14 +114,8 @@ def build_parser(argv: list[str] | None = None) -> Parser:
     bench.add_argument("--json", action="store_true", help="print one JSON list of records")
     bench.add_argument("--only", metavar="PREFIX", help="only benchmarks whose name starts with PREFIX")
 
-    rel = sub.add_parser("reliability", help="kill runs and the server, feed bad input, load the app with "
-                                             "browser sessions; print the figures")
-    rel.add_argument("--json", action="store_true", help="print one JSON object (progress goes to stderr)")
-    rel.add_argument("--faults", type=int, default=20, help="training processes to SIGKILL and resume (default 20)")
-    rel.add_argument("--sessions", type=int, default=10, help="concurrent browser sessions; 0 skips the load "
-                                                                  "test and the server kill (default 10)")
-    rel.add_argument("--seconds", type=float, default=180.0, help="length of the load test (default 180)")
-    rel.add_argument("--seed", type=int, default=0, help="seed of the random kill points")
+    for command in extra:
+        command.add_arguments(sub.add_parser(command.name, help=command.help))
     runs = sub.add_parser("runs", help="list and control runs")
     home_opt = Parser(add_help=False)
     home_opt.add_argument("--home", help="folder of the run store (env AUTOENC_HOME; default checkpoints/)")
@@ -129,8 +138,7 @@ def build_parser(argv: list[str] | None = None) -> Parser:
 
 
 def cmd_train(args) -> int:
-    from autoenc.runs.store import RunStore
-    from autoenc.runs.worker import execute
+    from autoenc.runs.worker import execute        # torch, and the model's code
     cls = get_model(args.model).task_class()
     settings = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls.Config)
                 if getattr(args, f.name, None) is not None}
@@ -149,8 +157,7 @@ def cmd_train(args) -> int:
         if not args.run_id:
             raise UserError("--resume needs --run-id")
         if not args.resume_prepared:
-            from autoenc.runs.launcher import prepare_resume
-            prepare_resume(store, args.run_id)
+            launcher.prepare_resume(store, args.run_id)
     run_id, outcome = execute(store, args.model, settings, run_id=args.run_id, resume=args.resume,
                               epochs=args.epochs, max_seconds=args.max_seconds, device=args.device,
                               threads=args.threads, progress=True)
@@ -159,8 +166,6 @@ def cmd_train(args) -> int:
 
 
 def cmd_runs(args) -> int:
-    from autoenc.runs import launcher
-    from autoenc.runs.store import RunStore
     store = RunStore(resolve_home(args.home))
     if args.action == "list":
         runs = store.list(model=args.model)
@@ -186,7 +191,7 @@ def cmd_runs(args) -> int:
             print(f"run {run.id}: resumed in the background (pid {run.pid})")
             return 0
         config = launcher.prepare_resume(store, args.run_id, extra_steps=args.steps)
-        from autoenc.runs.worker import execute
+        from autoenc.runs.worker import execute    # torch, and the model's code
         _, outcome = execute(store, store.get(args.run_id).model, {"steps": config["steps"]},
                              run_id=args.run_id, resume=True, progress=True)
         print(f"run {args.run_id}: {outcome.status} at step {outcome.step}")
@@ -214,48 +219,27 @@ def cmd_eval(args) -> int:
 
 
 def cmd_pretrain(args) -> int:
-    from autoenc.train.pretrain import pretrain
+    from autoenc.train.pretrain import pretrain    # torch, and the model's code
     out = Path(args.out) if args.out else None
     for path, outcome in pretrain(args.model, only=args.only, out_dir=out):
         print(f"{path}: {outcome.status} at step {outcome.step}")
     return 0
 
 
-def cmd_reliability(args) -> int:
-    from autoenc.reliability import run_reliability
-    for name in ("faults", "sessions", "seconds"):
-        if getattr(args, name) < 0:
-            raise UserError(f"--{name} must not be negative")
-    echo = (lambda line: print(line, file=sys.stderr, flush=True)) if args.json else print
-    result = run_reliability(args.faults, args.sessions, args.seconds, args.seed, echo=echo)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for k, v in result.items():
-            if k != "failures":
-                print(f"{k}: {v}")
-        for f in result["failures"]:
-            print(f"FAILED: {f}")
-    ok = (result["faults_survived"] == result["faults_tried"] and result["session_errors"] == 0
-          and result["bad_inputs_handled"] == result["bad_inputs_tried"] and not result["runs_lost"]
-          and not result["checkpoints_corrupt"])
-    return 0 if ok else 1
-
-
 def cmd_bench(args) -> int:
-    from autoenc.bench import run_benchmarks
+    from autoenc.bench import run_benchmarks       # torch
     records = run_benchmarks(args.only, echo=not args.json)
     if args.json:
         print(json.dumps([r.as_json() for r in records]))
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, extra: Sequence[Command] = ()) -> int:
     try:
-        args = build_parser(argv).parse_args(argv)
-        return {"train": cmd_train, "runs": cmd_runs, "eval": cmd_eval,
-                "pretrain": cmd_pretrain, "bench": cmd_bench,
-                "reliability": cmd_reliability}[args.command](args)
+        args = build_parser(argv, extra).parse_args(argv)
+        commands = {"train": cmd_train, "runs": cmd_runs, "eval": cmd_eval, "pretrain": cmd_pretrain,
+                    "bench": cmd_bench, **{c.name: c.run for c in extra}}
+        return commands[args.command](args)
     except UserError as e:
         print(f"autoenc: error: {e}", file=sys.stderr)
         return 2

@@ -1,12 +1,29 @@
-"""Image outputs every page shares: grids of thumbnails, PNG and animated GIF bytes."""
+"""Images as every part of the app passes them: uint8 (N, H, W, 3) arrays, converted from and
+to the networks' float NCHW tensors, tiled into grids, encoded as PNG or animated GIF."""
 from __future__ import annotations
 
 import io
 import math
 
 import numpy as np
+import torch
+from PIL import Image
 
 from autoenc.errors import UserError
+
+
+def to_uint8(images: torch.Tensor, value_range: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
+    """(B, 3, H, W) float in value_range ((-1, 1) for the GANs' tanh) -> (B, H, W, 3) uint8."""
+    lo, hi = value_range
+    x = images.detach().clamp(lo, hi)
+    x = (x.add(-lo) if lo else x).mul(255.0 / (hi - lo)).round().to(torch.uint8)
+    return x.permute(0, 2, 3, 1).cpu().numpy()
+
+
+def from_uint8(images: np.ndarray | torch.Tensor, device: torch.device | str = "cpu") -> torch.Tensor:
+    """(N, H, W, 3) uint8 -> (N, 3, H, W) uint8 view on the device (channels_last memory, no copy on CPU)."""
+    t = torch.as_tensor(np.ascontiguousarray(images)) if isinstance(images, np.ndarray) else images
+    return t.to(device).permute(0, 3, 1, 2)
 
 
 def image_grid(images, ncols: int = 8, pad: int = 2, fill: int = 0) -> np.ndarray:
@@ -29,7 +46,6 @@ def image_grid(images, ncols: int = 8, pad: int = 2, fill: int = 0) -> np.ndarra
 
 def to_png(image) -> bytes:
     """uint8 (H, W, 3) -> PNG bytes."""
-    from PIL import Image
     buf = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).save(buf, format="PNG")
     return buf.getvalue()
@@ -39,7 +55,6 @@ def to_gif(frames, duration_ms: int = 80, boomerang: bool = True, scale: int = 1
     """uint8 frames (N, H, W, 3) -> looping animated GIF bytes. boomerang plays the
     frames forward then back (a -> b -> a) so the loop has no jump; scale enlarges
     the frames (nearest neighbour) for small thumbnails."""
-    from PIL import Image
     a = np.asarray(frames, dtype=np.uint8)
     if a.ndim != 4 or len(a) == 0:
         raise UserError(f"a GIF needs frames shaped (N, H, W, 3), not {a.shape}")

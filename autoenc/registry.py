@@ -1,7 +1,8 @@
 """Every model the app knows, keyed by the name used on the CLI and in the run store.
 
-The home page cards, the CLI's model choices and the Runs page all read this table, so
-adding a model is one entry here plus its Task class and page.
+The home page cards, the CLI's model choices and the Runs page all read this table; what a
+model is and does (its settings, shipped files, chart, evaluation) its Task says. Adding a
+model is one entry here, its model file, its Task file and its page (README: Layout).
 """
 from __future__ import annotations
 
@@ -16,9 +17,8 @@ class ModelSpec:
     name: str
     title: str
     summary: str
-    task: str                      # "module:Class" of its Task, imported on demand
+    task: str                      # "module:Class" of its Task, imported on demand (keeps the CLI's start fast)
     page: str | None               # page script, relative to the repo root (None: no page of its own)
-    pretrained: tuple[str, ...]    # shipped checkpoint files in checkpoints/
 
     def task_class(self):
         module, cls = self.task.split(":")
@@ -33,39 +33,38 @@ MODELS: dict[str, ModelSpec] = {
             "1-D convolutional denoising autoencoder that cleans cosmic-ray radio pulses "
             "out of galactic, uniform or cosine noise.",
             "autoenc.train.denoiser:DenoiserTask", "pages/denoiser.py",
-            ("denoiser-galactic.safetensors", "denoiser-uniform.safetensors", "denoiser-cosine.safetensors"),
         ),
         ModelSpec(
             "vae", "VAE",
             "Variational autoencoder on galaxy images: reconstructions, latent interpolation with a "
             "slider, sampling and which latent dimensions carry information.",
-            "autoenc.train.vae:VAETask", "pages/vae.py", ("vae-conv-64.safetensors",),
+            "autoenc.train.vae:VAETask", "pages/vae.py",
         ),
         ModelSpec(
             "classifier", "Galaxy classifier",
             "A small CNN trained on rendered galaxies: the judge of generated images and the "
             "feature space of the GAN metrics.",
-            "autoenc.train.classifier:ClassifierTask", None, ("classifier-32.safetensors",),
+            "autoenc.train.classifier:ClassifierTask", None,
         ),
         ModelSpec(
             "gan", "GAN",
             "The basic DCGAN on galaxy images: watch it learn, and watch mode collapse happen, measured.",
-            "autoenc.train.gan:GANTask", "pages/gan.py", ("gan-64.safetensors",),
+            "autoenc.train.gan:GANTask", "pages/gan.py",
         ),
         ModelSpec(
             "acgan", "acGAN",
             "Auxiliary-classifier GAN: ask for a barred spiral, an elliptical or a spiral.",
-            "autoenc.train.gan:ACGANTask", "pages/acgan.py", ("acgan-64.safetensors",),
+            "autoenc.train.gan:ACGANTask", "pages/acgan.py",
         ),
         ModelSpec(
             "wgan-gp", "WGAN-GP",
             "Wasserstein GAN with gradient penalty (lambda 10): stabler training than the basic GAN.",
-            "autoenc.train.gan:WGANGPTask", "pages/wgan_gp.py", ("wgan-gp-64.safetensors",),
+            "autoenc.train.gan:WGANGPTask", "pages/wgan_gp.py",
         ),
         ModelSpec(
             "wgan-div", "WGAN-div",
             "Wasserstein divergence GAN (k 2, p 6): a penalty that needs no interpolates.",
-            "autoenc.train.gan:WGANDivTask", "pages/wgan_div.py", ("wgan-div-64.safetensors",),
+            "autoenc.train.gan:WGANDivTask", "pages/wgan_div.py",
         ),
     ]
 }

@@ -1,6 +1,6 @@
 """acGAN: an auxiliary-classifier GAN that draws the galaxy class it is asked for."""
-from pages.gan_ui import gan_page
-from pages.ui import page_setup
+from pages.ui.gan import gan_page
+from pages.ui.setup import page_setup
 
 page_setup(__file__)
 gan_page("acgan")

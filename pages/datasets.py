@@ -1,16 +1,16 @@
 """Datasets: the galaxy images the image models learn from, and the three radio noise datasets."""
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
 from autoenc.data import datasets, radio
-from autoenc.data.galaxies import CLASS_NAMES
+from autoenc.data.galaxy_set import CLASS_NAMES
 from autoenc.errors import UserError
 from autoenc.metrics.signal import power_spectrum
 from autoenc.images import image_grid as grid
 from autoenc.paths import home
-from pages.ui import get_store, page_setup
+from pages.ui.runs import get_store
+from pages.ui.setup import page_setup
 
 ACTIVE_KEY = datasets.ACTIVE_SETTING
 
@@ -73,7 +73,7 @@ else:
 with st.expander("Bring your own galaxy set"):
     st.markdown("An `.npz` with `images` (N, H, W, 3), `labels` and `class_names`; a `.zip` with one "
                 "folder per class (barred spiral, elliptical, spiral); or Galaxy10 DECaLS / SDSS `.h5`. "
-                f"Images are centre-cropped and resized; files up to 200 MB.")
+                "Images are centre-cropped and resized; files up to 200 MB.")
     upload = st.file_uploader("Galaxy file", type=[s.lstrip(".") for s in datasets.ALLOWED_SUFFIXES],
                               key="galaxy_upload")
     if upload is not None and st.button("Import", key="import"):

@@ -5,7 +5,8 @@ import streamlit as st
 from autoenc.errors import UserError
 from autoenc.registry import MODELS
 from autoenc.runs import launcher
-from pages.ui import page_setup, POLL_SECONDS, elapsed, get_store
+from pages.ui.runs import POLL_SECONDS, elapsed, get_store
+from pages.ui.setup import page_setup
 
 page_setup(__file__)
 st.title("Runs")

@@ -17,6 +17,16 @@ def home(tmp_path, monkeypatch):
     return h
 
 
+@pytest.fixture
+def shipped(tmp_path, monkeypatch):
+    """An empty folder in place of the shipped checkpoints (also for child processes):
+    pages and commands see a fresh checkout without them; tests put files of their own there."""
+    folder = tmp_path / "shipped"
+    folder.mkdir()
+    monkeypatch.setenv("AUTOENC_SHIPPED", str(folder))
+    return folder
+
+
 def run_cli(*args, home=None, timeout=120, env=None):
     """Run `python -m autoenc ...` as a user would; returns CompletedProcess."""
     import subprocess

@@ -3,6 +3,7 @@ import time
 
 from streamlit.testing.v1 import AppTest
 
+from autoenc.registry import MODELS
 from autoenc.runs.store import RunStore
 
 
@@ -13,9 +14,15 @@ def test_home_shows_a_card_per_model_and_runs(home):
     at = AppTest.from_file("../app.py", default_timeout=30).run()
     assert not at.exception
     assert at.title[0].value == "autoenc"
-    assert [s.value for s in at.subheader][:1] == ["Denoiser"]
-    captions = " ".join(c.value for c in at.caption)
-    assert "pretrained checkpoints" in captions
+    assert sorted(s.value for s in at.subheader) == sorted(spec.title for spec in MODELS.values())
+    captions = [c.value for c in at.caption]
+    # every model that ships checkpoints says how many of them are there (all of them, in the repo)
+    shipping = {name: len(spec.task_class().shipped_files()) for name, spec in MODELS.items()}
+    assert sum("pretrained checkpoints" in c for c in captions) == sum(1 for n in shipping.values() if n)
+    for n in shipping.values():
+        if n:
+            assert any(f"pretrained checkpoints: {n} of {n}" in c for c in captions)
+    assert "Runs: 0 in progress, 1 in all" in [link.proto.label for link in at.get("page_link")]
 
 
 def test_runs_page_lists_runs_and_errors(home):

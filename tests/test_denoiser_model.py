@@ -6,9 +6,13 @@ import torch
 
 from autoenc.data import radio
 from autoenc.errors import UserError
-from autoenc.models.denoiser import Denoiser, count_parameters
+from autoenc.models import count_parameters
+from autoenc.models.denoiser import Denoiser
 from autoenc.runs.checkpoint import save_checkpoint
+from autoenc.data import heldout
+from autoenc.inference import denoiser as infer
 from autoenc.train import denoiser as dn
+from autoenc.trained import load_trained
 from autoenc.train.task import config_from_dict, config_to_dict
 
 
@@ -52,7 +56,7 @@ def test_calibrate_sets_scale_and_unit_input_rms():
 
 
 def test_task_trains_and_the_loss_goes_down():
-    assert dn.DenoiserTask.name == "denoiser" and dn.DenoiserTask.chart_metrics == ("loss", "val_loss")
+    assert dn.DenoiserTask.name == "denoiser" and list(dn.DenoiserTask.chart_metrics) == ["loss", "val_loss"]
     task = tiny_task()
     before = task.validate(0)["val_loss"]
     losses = [task.train_step(step)["loss"] for step in range(1, 31)]
@@ -97,15 +101,15 @@ def test_state_tensors_round_trip(tmp_path):
     path = tmp_path / "d.safetensors"
     meta = {"model": "denoiser", "config": config_to_dict(a.config), "step": 6}
     save_checkpoint(path, a.state_tensors(with_optimizer=False), meta)
-    loaded = dn.load_denoiser(path)
+    loaded = load_trained(path, "denoiser").modules["denoiser"]
     noisy = a.val.noisy[:5]
-    np.testing.assert_allclose(dn.denoise(loaded, noisy), dn.denoise(a.model, noisy), rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(infer.denoise(loaded, noisy), infer.denoise(a.model, noisy), rtol=1e-5, atol=1e-3)
 
 
 def test_denoise_keeps_shape_and_units():
     task = tiny_task()
     one = task.val.noisy[0]
-    out = dn.denoise(task.model, one)
+    out = infer.denoise(task.model, one)
     assert out.shape == (500,) and out.dtype == np.float32
     # An untrained net outputs ~0.5, i.e. ~0 microvolts, never the [0, 1] value itself.
     assert np.abs(out).max() < 0.6 * float(task.model.scale)
@@ -114,7 +118,7 @@ def test_denoise_keeps_shape_and_units():
 @pytest.mark.parametrize("settings, message", [
     ({"snr_min": 10, "snr_max": 2}, "snr_min"),
     ({"kernel": 4}, "odd"),
-    ({"seed": dn.EVAL_SEED}, "reserved"),
+    ({"seed": heldout.RADIO_SEED}, "reserved"),
     ({"noise": "pink"}, "noise must be one of"),
 ])
 def test_bad_settings_are_user_errors(settings, message):
@@ -123,23 +127,23 @@ def test_bad_settings_are_user_errors(settings, message):
 
 
 def test_heldout_set_is_fixed_and_evaluate_reports():
-    d = dn.heldout_set("cosine")
+    d = heldout.radio("cosine")
     assert len(d) == 2000 and d.snr.min() >= 2 and d.snr.max() <= 20 and (d.snr > 0).all()
-    assert dn.heldout_set("cosine") is d and not d.noisy.flags.writeable
-    assert not np.array_equal(d.noisy[:10], dn.heldout_set("uniform").noisy[:10])
+    assert heldout.radio("cosine") is d and not d.noisy.flags.writeable
+    assert not np.array_equal(d.noisy[:10], heldout.radio("uniform").noisy[:10])
     model = Denoiser(width=4)  # the held-out set is fixed; a narrow net keeps this test fast
     model.calibrate(d.noisy)
-    result = dn.evaluate(model, "uniform")
+    result = infer.evaluate(model, "uniform")
     assert set(result) == {"peak_accuracy", "snr_gain_db", "n"} and result["n"] == 2000
-    bins = dn.evaluate_bins(model, "uniform")
+    bins = infer.evaluate_bins(model, "uniform")
     assert [b["n"] for b in bins] and sum(b["n"] for b in bins) == 2000
-    rep = dn.report(model, radio.simulate(30, "uniform", noise_only_fraction=0.2, seed=3), rescale=True)
+    rep = infer.report(model, radio.simulate(30, "uniform", noise_only_fraction=0.2, seed=3), rescale=True)
     assert len(rep["examples"]) == 3 and all(e["output"].shape == (500,) for e in rep["examples"])
     assert {"spectrum_noisy", "spectrum_clean", "spectrum_output", "bins"} <= set(rep) and "data" not in rep
 
 
 def test_pretrain_plan_covers_every_noise():
     plan = dn.DenoiserTask.pretrain_plan()
-    assert [p.file for p in plan] == [dn.pretrained_file(n).name for n in radio.NOISE_TYPES]
+    assert [p.file for p in plan] == [dn.shipped_file(n) for n in radio.NOISE_TYPES]
     for item in plan:
         config_from_dict(dn.DenoiserConfig, item.settings)

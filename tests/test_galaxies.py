@@ -140,8 +140,10 @@ def test_damaged_cache_file_is_rerendered(tmp_path):
         assert d["images"].shape == (3, 32, 32, 3)
 
 
-def test_render_rate_is_positive():
-    assert G.render_rate(32, n=6) > 0
+def test_render_rate_is_images_per_second_of_the_timed_render(monkeypatch):
+    clock = iter([10.0, 12.5])                       # the timed render takes 2.5 s
+    monkeypatch.setattr(G.time, "perf_counter", lambda: next(clock))
+    assert G.render_rate(32, n=6) == pytest.approx(6 / 2.5)
 
 
 @pytest.mark.skipif(not REAL.exists(), reason="shared real galaxy examples not present")

@@ -6,15 +6,22 @@ import pytest
 import torch
 from torch import nn
 
-from autoenc.data.galaxies import GalaxySet
+from autoenc.data.galaxy_set import GalaxySet
 from autoenc.errors import UserError
+from autoenc.images import image_grid
+from autoenc.inference.gan import generate, generate_from, sampling_generator
+from autoenc.models import count_parameters
 from autoenc.models.gan import (ConditionalCritic, ConditionalGenerator, Critic, Generator, build_critic,
-                                build_generator, count_parameters)
+                                build_generator)
 from autoenc.runs.checkpoint import load_checkpoint, save_checkpoint
-from autoenc.train.gan import (ACGANTask, GANConfig, GANTask, TASKS, WGANDivTask, WGANGPTask, compute_dtype, generate,
-                               image_grid)
 from autoenc.train import gan as gan_module
+from autoenc.train.augment import random_orientation
+from autoenc.train.ema import standing_statistics
+from autoenc.train.gan import ACGANTask, GANTask, TASKS, WGANDivTask, WGANGPTask
+from autoenc.train.gan_config import GANConfig
+from autoenc.train.precision import compute_dtype
 from autoenc.train.task import config_from_dict, config_to_dict
+from autoenc.trained import load_trained
 
 torch.set_num_threads(1)
 CPU = torch.device("cpu")
@@ -129,28 +136,6 @@ def test_pretrain_plan_is_64px_and_valid():
         assert item.file == f"{name}-64.safetensors"
         cfg = config_from_dict(cls.Config, item.settings)
         assert cfg.image_size == 64 and cfg.ngf == 32 and item.max_seconds
-
-
-@pytest.mark.parametrize("name", list(TASKS))
-def test_pretrain_plan_remakes_the_shipped_file(name):
-    """`pretrain` must train what is shipped: every planned setting, and every default the plan
-    leaves alone, is what the shipped file was trained with (files older than a setting
-    were trained as its value then: fp32, no moving average)."""
-    from autoenc.paths import PRETRAINED_DIR
-    cls = TASKS[name]
-    (item,) = cls.pretrain_plan()
-    _, meta = load_checkpoint(PRETRAINED_DIR / item.file, expect_model=name)
-    older = {"precision": "fp32", "ema_decay": 0.0, "data": "rendered", "sky_bias": False,
-             "fake_class_weight": 1.0, "class_weight": 1.0, "augment": False}
-    shipped = {**older, **meta["config"]}
-    planned = config_to_dict(config_from_dict(cls.Config, item.final_settings))
-    training = set(planned) - {"eval_every", "checkpoint_every", "snapshot_seconds"}   # what changes the weights
-    assert {k: planned[k] for k in training} == {k: shipped[k] for k in training}
-    # the weights kept at the best validation of the run's last third, or the last ones
-    if "selected_by" in meta:
-        assert planned["steps"] * 2 / 3 <= meta["step"] <= planned["steps"]
-    else:
-        assert meta["step"] == planned["steps"]
 
 
 # -- the training step --------------------------------------------------------------------------
@@ -304,9 +289,8 @@ def test_image_grid_layout():
 def test_a_weights_only_file_rebuilds_for_inference(tmp_path, monkeypatch):
     """What `pretrain` ships (weights + extras, no optimiser) and `load_trained` reads."""
     from autoenc import registry
-    from autoenc.train.pretrain import load_trained
     monkeypatch.setitem(registry.MODELS, "acgan", registry.ModelSpec(
-        "acgan", "acGAN", "", "autoenc.train.gan:ACGANTask", "pages/gan.py", ("acgan-64.safetensors",)))
+        "acgan", "acGAN", "", "autoenc.train.gan:ACGANTask", "pages/gan.py"))
     task = make_task(ACGANTask)
     task.train_step(1)
     weights = {k: v for k, v in task.state_tensors(with_optimizer=False).items()}
@@ -323,7 +307,7 @@ def test_a_weights_only_file_rebuilds_for_inference(tmp_path, monkeypatch):
 def test_sky_bias_starts_the_generator_at_a_dark_sky():
     import math
     from autoenc.models.gan import SKY_TANH
-    from autoenc.train.gan import GANConfig, WGANGPConfig, WGANDivConfig
+    from autoenc.train.gan_config import WGANDivConfig, WGANGPConfig
     torch.manual_seed(0)
     dark = build_generator(32, 8, sky_bias=True)(torch.randn(16, 100))
     grey = build_generator(32, 8)(torch.randn(16, 100))
@@ -337,9 +321,9 @@ def test_sky_bias_starts_the_generator_at_a_dark_sky():
 
 def test_precision_setting_picks_the_nets_dtype(monkeypatch):
     assert compute_dtype("fp32", CPU) is None and compute_dtype("bf16", CPU) is torch.bfloat16
-    monkeypatch.setattr("autoenc.train.gan.native_bf16", lambda device: True)
+    monkeypatch.setattr("autoenc.train.precision.native_bf16", lambda device: True)
     assert compute_dtype("auto", CPU) is torch.bfloat16
-    monkeypatch.setattr("autoenc.train.gan.native_bf16", lambda device: False)
+    monkeypatch.setattr("autoenc.train.precision.native_bf16", lambda device: False)
     assert compute_dtype("auto", CPU) is None
     with pytest.raises(UserError):
         config_from_dict(GANConfig, {"precision": "fp16"})
@@ -391,7 +375,7 @@ def test_ema_draws_the_grid_and_the_validation_samples(monkeypatch):
     for s in range(4):
         task.train_step(s + 1)
     grid = task.snapshot(4)["grid"]
-    want = image_grid(gan_module.generate_from(task.ema.module, task.fixed_z), task.grid_shape[1])
+    want = image_grid(generate_from(task.ema.module, task.fixed_z), task.grid_shape[1])
     assert np.array_equal(grid, want)
     assert task.generator.training                       # drawing left the trained net in training mode
     drawn_by = []
@@ -410,9 +394,8 @@ def test_ema_draws_the_grid_and_the_validation_samples(monkeypatch):
 
 def test_ema_is_checkpointed_and_draws_after_reloading(tmp_path, monkeypatch):
     from autoenc import registry
-    from autoenc.train.pretrain import load_trained
     monkeypatch.setitem(registry.MODELS, "wgan-gp", registry.ModelSpec(
-        "wgan-gp", "WGAN-GP", "", "autoenc.train.gan:WGANGPTask", "pages/gan.py", ("wgan-gp-64.safetensors",)))
+        "wgan-gp", "WGAN-GP", "", "autoenc.train.gan:WGANGPTask", "pages/gan.py"))
     task = make_task(WGANGPTask, ema_decay=0.99, n_critic=1)
     for s in range(3):
         task.train_step(s + 1)
@@ -427,7 +410,7 @@ def test_ema_is_checkpointed_and_draws_after_reloading(tmp_path, monkeypatch):
     save_checkpoint(path, task.state_tensors(with_optimizer=False),
                     {"model": "wgan-gp", "config": config_to_dict(task.config), "step": 3})
     trained = load_trained(path, "wgan-gp")
-    g = gan_module.sampling_generator(trained.modules)
+    g = sampling_generator(trained.modules)
     assert g is trained.modules["generator_ema"]
     task.sampler.compute_dtype = None
     assert np.array_equal(generate(g, 4, seed=2), generate(task.sampler, 4, seed=2))
@@ -436,9 +419,8 @@ def test_ema_is_checkpointed_and_draws_after_reloading(tmp_path, monkeypatch):
 def test_a_file_without_an_average_still_loads_and_starts_one(tmp_path, monkeypatch):
     """Checkpoints saved with the average off (or before it existed) keep working."""
     from autoenc import registry
-    from autoenc.train.pretrain import load_trained
     monkeypatch.setitem(registry.MODELS, "acgan", registry.ModelSpec(
-        "acgan", "acGAN", "", "autoenc.train.gan:ACGANTask", "pages/gan.py", ("acgan-64.safetensors",)))
+        "acgan", "acGAN", "", "autoenc.train.gan:ACGANTask", "pages/gan.py"))
     old = make_task(ACGANTask, ema_decay=0.0)
     old.train_step(1)
     tensors = old.state_tensors()
@@ -448,7 +430,7 @@ def test_a_file_without_an_average_still_loads_and_starts_one(tmp_path, monkeypa
     save_checkpoint(path, tensors, {"model": "acgan", "config": cfg, "step": 1})
     trained = load_trained(path, "acgan")
     assert trained.config.ema_decay == 0.999 and "generator_ema" not in trained.modules
-    assert gan_module.sampling_generator(trained.modules) is trained.modules["generator"]
+    assert sampling_generator(trained.modules) is trained.modules["generator"]
     resumed = make_task(ACGANTask, seed=3, ema_decay=0.999)
     resumed.load_state_tensors(tensors)               # resuming such a run starts the average at its generator
     assert torch.equal(_first_weight(resumed.sampler), _first_weight(old.generator))
@@ -460,12 +442,12 @@ def test_standing_statistics_are_the_mean_of_the_generators_own_activations():
     bn.running_mean.fill_(5.0)                                # stale statistics, as an average has
     seen = []
     bn.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach().float()))
-    gan_module.standing_statistics(g, batches=3, batch_size=16)
+    standing_statistics(g, batches=3, batch_size=16)
     assert len(seen) == 3 and not g.training and bn.momentum == 0.1   # mode and momentum restored
     want = torch.stack([x.mean((0, 2, 3)) for x in seen]).mean(0)
     assert torch.allclose(bn.running_mean, want, atol=1e-5)
     first = [b.clone() for b in g.buffers()]
-    gan_module.standing_statistics(g, batches=3, batch_size=16)       # same z: same statistics
+    standing_statistics(g, batches=3, batch_size=16)       # same z: same statistics
     assert all(torch.equal(a, b) for a, b in zip(first, g.buffers()))
 
 
@@ -474,7 +456,7 @@ def test_the_average_draws_and_is_saved_with_standing_statistics(monkeypatch):
     for s in range(3):
         task.train_step(s + 1)
     reference = copy.deepcopy(task.ema.module)
-    gan_module.standing_statistics(reference)
+    standing_statistics(reference)
     averaged = task.ema.module.net[1].running_mean.clone()
     assert not torch.allclose(averaged, reference.net[1].running_mean)
     tensors = task.state_tensors()
@@ -492,7 +474,7 @@ def test_the_average_draws_and_is_saved_with_standing_statistics(monkeypatch):
         g.net[1].running_mean.clone()) or np.zeros((n, 32, 32, 3), np.uint8))
     task.validate(4)
     fresh = copy.deepcopy(task.ema.module)
-    gan_module.standing_statistics(fresh)
+    standing_statistics(fresh)
     assert torch.equal(stats[0], fresh.net[1].running_mean)       # validation drew with fresh ones
 
 
@@ -505,7 +487,7 @@ def dihedral(image: torch.Tensor) -> list[torch.Tensor]:
 
 def test_random_orientation_turns_each_image_on_its_own_and_passes_gradients():
     x = torch.arange(64 * 3 * 5 * 5, dtype=torch.float32).view(64, 3, 5, 5).requires_grad_(True)
-    out = gan_module.random_orientation(x, torch.Generator().manual_seed(0))
+    out = random_orientation(x, torch.Generator().manual_seed(0))
     assert out.shape == x.shape
     seen = []
     for i in range(len(x)):
@@ -513,7 +495,7 @@ def test_random_orientation_turns_each_image_on_its_own_and_passes_gradients():
         assert len(matches) == 1, i             # each output is one orientation of its own input
         seen.append(matches[0])
     assert len(set(seen)) == 8                   # all 8 drawn, per image, not one per batch
-    again = gan_module.random_orientation(x, torch.Generator().manual_seed(0))
+    again = random_orientation(x, torch.Generator().manual_seed(0))
     assert torch.equal(out, again)               # follows the seed
     out.sum().backward()                         # a permutation of pixels: every gradient is 1
     assert torch.equal(x.grad, torch.ones_like(x))

@@ -12,10 +12,13 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from autoenc.inference.gan import class_rows, generate
+from autoenc.metrics import judge as J
+from autoenc.registry import get_model
 from autoenc.runs.checkpoint import save_checkpoint
 from autoenc.runs.store import RunStore
-from autoenc.train import gan
-from autoenc.train.classifier import PRETRAINED_FILE, ClassifierConfig, ClassifierTask
+from autoenc.train import gan, losses
+from autoenc.train.classifier import ClassifierConfig, ClassifierTask
 from autoenc.train.task import config_from_dict, config_to_dict
 from tests.test_gan_models import toy_galaxies
 
@@ -26,12 +29,9 @@ PAGES = {"gan": "gan", "acgan": "acgan", "wgan-gp": "wgan_gp", "wgan-div": "wgan
 
 
 @pytest.fixture(autouse=True)
-def shipped(tmp_path, monkeypatch):
+def no_shipped_files(shipped):
     """An empty folder in place of checkpoints/ (shipped GANs and the classifier)."""
-    folder = tmp_path / "shipped"
-    folder.mkdir()
-    monkeypatch.setattr("autoenc.train.pretrain.PRETRAINED_DIR", folder)
-    return folder
+    return shipped
 
 
 def tiny_task(model: str, steps: int = 2, **settings):
@@ -67,8 +67,8 @@ def tiny_classifier(folder):
     torch.manual_seed(0)
     model = ClassifierTask.build_modules(cfg)["classifier"]
     tensors = {f"model.classifier.{k}": v for k, v in model.state_dict().items()}
-    save_checkpoint(folder / PRETRAINED_FILE, tensors, {"model": "classifier", "config": config_to_dict(cfg), "step": 0})
-    return folder / PRETRAINED_FILE
+    save_checkpoint(folder / J.JUDGE_FILE, tensors, {"model": "classifier", "config": config_to_dict(cfg), "step": 0})
+    return folder / J.JUDGE_FILE
 
 
 def page(model: str) -> AppTest:
@@ -87,10 +87,10 @@ def test_validate_measures_with_the_classifier_and_is_empty_without(model, shipp
     assert task.validate(1) == {}                   # no classifier yet: train on, measure nothing
     tiny_classifier(shipped)
     m = task.validate(2)
-    expected = set(gan.HIST_METRICS + gan.DATA_HIST_METRICS) | {"tv_distance", "coverage", "precision", "recall", "kid"}
+    expected = set(J.HIST_METRICS + J.DATA_HIST_METRICS) | {"tv_distance", "coverage", "precision", "recall", "kid"}
     assert set(m) == expected | ({"class_accuracy"} if model == "acgan" else set())
-    assert sum(m[k] for k in gan.HIST_METRICS) == pytest.approx(1.0)
-    assert [m[k] for k in gan.DATA_HIST_METRICS] == pytest.approx([1 / 3] * 3)   # toy data: 16 per class
+    assert sum(m[k] for k in J.HIST_METRICS) == pytest.approx(1.0)
+    assert [m[k] for k in J.DATA_HIST_METRICS] == pytest.approx([1 / 3] * 3)   # toy data: 16 per class
     assert 0 <= m["coverage"] <= 1 and 0 <= m["tv_distance"] <= 1 and np.isfinite(m["kid"])
     judge = task.judge()
     assert task.validate(3) == m and task.judge() is judge   # fixed z, judge built once
@@ -109,34 +109,36 @@ def test_validate_runs_in_the_loop_every_eval_every_steps(home, shipped):
 
 
 def test_collapse_signs():
-    assert gan.collapse_signs({"tv_distance": 0.1, "coverage": 0.5}) == []
-    signs = gan.collapse_signs({"tv_distance": 0.45, "coverage": 0.1})
+    assert J.collapse_signs({"tv_distance": 0.1, "coverage": 0.5}) == []
+    signs = J.collapse_signs({"tv_distance": 0.45, "coverage": 0.1})
     assert len(signs) == 2 and "0.45" in signs[0] and "0.10" in signs[1]
     m = {"class_histogram": [0.9, 0.05, 0.05], "data_class_histogram": [1 / 3] * 3, "tv_distance": 0.57,
          "coverage": 0.3, "kid": 0.1, "precision": 0.9, "recall": 0.1}
-    assert gan.metrics_to_measures(gan.measures_to_metrics(m)) == m          # what a page reads back
+    assert J.metrics_to_measures(J.measures_to_metrics(m)) == m          # what a page reads back
 
 
 def test_class_rows_share_z_down_each_column():
     g = tiny_task("acgan", steps=0).generator
-    rows = gan.class_rows(g, 4, seed=3)
+    rows = class_rows(g, 4, seed=3)
     assert rows.shape == (12, 32, 32, 3)
     for c in range(3):      # row c is the class-c sample of the same 4 z that generate(seed) draws
-        assert np.array_equal(rows[4 * c:4 * c + 4], gan.generate(g, 4, seed=3, labels=c))
+        assert np.array_equal(rows[4 * c:4 * c + 4], generate(g, 4, seed=3, labels=c))
     with pytest.raises(Exception, match="conditional"):
-        gan.class_rows(tiny_task("gan", steps=0).generator, 4)
+        class_rows(tiny_task("gan", steps=0).generator, 4)
 
 
 def test_loss_formulas_come_from_the_loss_docstrings():
-    assert gan.loss_formulas(gan.GANTask)[0].startswith("L_D = -\\mathbb{E}_x[\\log\\sigma(D(x))]")
-    gp = " ".join(gan.loss_formulas(gan.WGANGPTask))
+    def formulas(task):
+        return losses.formulas(task.loss_functions)
+    assert formulas(gan.GANTask)[0].startswith("L_D = -\\mathbb{E}_x[\\log\\sigma(D(x))]")
+    gp = " ".join(formulas(gan.WGANGPTask))
     assert "\\lambda" in gp and "\\epsilon" in gp and "L_G" in gp
-    assert "\\frac{k}{2}" in gan.loss_formulas(gan.WGANDivTask)[0]
-    assert "CE" in gan.loss_formulas(gan.ACGANTask)[0]
+    assert "\\frac{k}{2}" in formulas(gan.WGANDivTask)[0]
+    assert "CE" in formulas(gan.ACGANTask)[0]
 
 
 def test_eval_cli(shipped, tmp_path, capsys):
-    from autoenc.cli import main
+    from autoenc.__main__ import main
     assert main(["eval", "gan", "--json"]) == 2             # no shipped checkpoint
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "gan-64.safetensors" in err and "pretrain gan" in err
@@ -162,7 +164,7 @@ def test_eval_cli(shipped, tmp_path, capsys):
 def test_page_opens_with_no_checkpoints(home, model):
     at = page(model).run()
     assert not at.exception
-    assert at.title[0].value == gan.TASKS[model].title
+    assert at.title[0].value == get_model(model).title
     assert len(at.get("latex")) >= 2                         # the loss, written out
     infos = " ".join(i.value for i in at.info)
     assert "No checkpoint to draw from yet" in infos and "pretrain classifier" in infos
@@ -175,7 +177,7 @@ def test_samples_grid_from_a_run_checkpoint(home, model):
     at = page(model).run()
     assert not at.exception
     assert at.selectbox(key=f"{model}_run").value == run_id
-    assert at.radio(key=f"{model}_source").value == f"run {run_id}"
+    assert at.radio(key=f"{model}_source").value == f"run {run_id} (step 2)"
     live, samples = image_urls(at)                            # the run's last live grid, then 32 samples
     assert live != samples
     at.number_input(key=f"{model}_sample_seed").set_value(5).run()
@@ -194,8 +196,9 @@ def test_samples_from_the_runs_best_checkpoint(home):
     at = page("wgan-gp").run()
     last_samples = image_urls(at)[1]
     radio = at.radio(key="wgan-gp_source")
-    assert f"run {run_id}, best" in radio.options
-    radio.set_value(f"run {run_id}, best").run()
+    best = f"run {run_id}, best class-mix TV 0.041 (step 2)"
+    assert best in radio.options
+    radio.set_value(best).run()
     assert not at.exception
     assert any("best class-mix TV 0.041 (step 2)" in c.value for c in at.caption)
     assert image_urls(at)[1] != last_samples
@@ -242,7 +245,7 @@ def test_logged_evaluations_show_collapse(home, shipped):
                "coverage": 0.8, "precision": 0.7, "recall": 0.6, "kid": 0.02}
     collapsed = {"hist_barred": 0.02, "hist_elliptical": 0.95, "hist_spiral": 0.03, "tv_distance": 0.62,
                  "coverage": 0.08, "precision": 0.9, "recall": 0.05, "kid": 0.4}
-    data = dict(zip(gan.DATA_HIST_METRICS, [1 / 3] * 3))
+    data = dict(zip(J.DATA_HIST_METRICS, [1 / 3] * 3))
     for step, m in ((200, healthy), (400, collapsed)):
         store.log_metrics(run_id, [(step, k, v) for k, v in {**m, **data}.items()])
     at = page("gan").run()
@@ -265,7 +268,7 @@ def test_measure_button_judges_the_sampled_model(home, shipped):
 
 def test_expectations_say_which_step_of_the_run_was_shipped(shipped):
     """Where pretrain kept the best validation, the page says which step of how long a run."""
-    from pages.gan_ui import shipped_run
+    from pages.ui.gan import shipped_run
     assert shipped_run("acgan", 10_500) == "10,500 generator steps"          # no shipped file yet
     task = tiny_task("acgan")
     save_task(task, shipped / "acgan-64.safetensors", step=9750, with_optimizer=False)
@@ -276,10 +279,9 @@ def test_expectations_say_which_step_of_the_run_was_shipped(shipped):
     assert shipped_run("acgan", 10_500) == "10,500 generator steps"
 
 
-def test_expectations_name_the_batch_of_each_stage():
-    """WGAN-div's plan ends at batch 64 after stages at 32; the page says both, the others one."""
-    from autoenc.train.gan import TASKS
-    from pages.gan_ui import expectations
-    assert "at batch 32, then 64 in its last stage" in expectations("wgan-div", TASKS["wgan-div"])
-    assert " at batch 32, drawn by" in expectations("wgan-gp", TASKS["wgan-gp"])
-    assert " at batch 64 (`python" in expectations("acgan", TASKS["acgan"])
+def test_the_batch_of_each_stage_of_the_shipped_plans():
+    """WGAN-div's plan ends at batch 64 after stages at 32; the others keep one batch size."""
+    from pages.ui.gan import stage_batches
+    assert stage_batches(gan.TASKS["wgan-div"]) == [32, 64]
+    assert stage_batches(gan.TASKS["wgan-gp"]) == [32]
+    assert stage_batches(gan.TASKS["acgan"]) == [64]

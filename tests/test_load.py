@@ -13,7 +13,10 @@ def test_three_sessions_keep_updating_while_two_runs_train(tmp_path):
     report = load_test(tmp_path, sessions=3, seconds=30)
     assert report.errors == [] and report.session_errors == 0
     assert report.chart_updates_min >= 3
-    assert 0 < report.server_peak_rss_mb < 4000
+    # the server's memory was measured (its high-water mark is at least what it held once the
+    # sessions were open) and it does not grow with every chart tick
+    assert report.server_peak_rss_mb >= report.server_rss_start_mb > 50
+    assert report.rss_growth_kb_per_tick < 200, report
 
 
 @pytest.mark.load

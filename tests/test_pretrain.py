@@ -3,17 +3,21 @@ or failed one leaves the shipped file as it was."""
 import pytest
 
 from autoenc.errors import CheckpointError
-from autoenc.runs.checkpoint import load_checkpoint
+from autoenc.paths import shipped_path
+from autoenc.registry import MODELS
+from autoenc.runs.checkpoint import load_checkpoint, read_meta
 from autoenc.train import pretrain as P
 from autoenc.train.denoiser import DenoiserTask
 from autoenc.train.loop import Outcome
+from autoenc.train.task import PretrainItem, config_from_dict, config_to_dict
+from autoenc.trained import load_trained
 
 TINY = {"noise": "uniform", "steps": 3, "n_train": 64, "n_val": 16, "batch_size": 8, "eval_every": 3}
 
 
 @pytest.fixture
 def tiny_plan(monkeypatch):
-    monkeypatch.setattr(DenoiserTask, "pretrain_plan", classmethod(lambda cls: [P.PretrainItem("d.safetensors", TINY)]))
+    monkeypatch.setattr(DenoiserTask, "pretrain_plan", classmethod(lambda cls: [PretrainItem("d.safetensors", TINY)]))
 
 
 def test_a_finished_run_ships_weights_only(tmp_path, tiny_plan):
@@ -22,14 +26,14 @@ def test_a_finished_run_ships_weights_only(tmp_path, tiny_plan):
     tensors, meta = load_checkpoint(path, expect_model="denoiser")
     assert meta["step"] == 3 and meta["pretrained"] and meta["run_id"] is None
     assert tensors and not any(k.startswith("optim.") for k in tensors)
-    assert P.load_trained(path, "denoiser").config.noise == "uniform"
+    assert load_trained(path, "denoiser").config.noise == "uniform"
 
 
 @pytest.mark.parametrize("status", ["stopped", "failed"])
 def test_a_stopped_or_failed_run_leaves_the_shipped_file_alone(tmp_path, tiny_plan, monkeypatch, status):
     shipped = tmp_path / "d.safetensors"
     shipped.write_bytes(b"the shipped weights")
-    monkeypatch.setattr("autoenc.runs.worker.execute",
+    monkeypatch.setattr(P, "execute",
                         lambda store, model, settings, **kw: ("r1", Outcome(status, 2, "loss became nan")))
     with pytest.raises(CheckpointError, match=f"{status} at step 2.*unchanged"):
         list(P.pretrain("denoiser", out_dir=tmp_path))
@@ -116,7 +120,7 @@ def test_pretrain_ships_the_kept_best_weights(tmp_path, tiny_plan, monkeypatch):
     monkeypatch.setattr(DenoiserTask, "validate",
                         lambda self, step: {**real_validate(self, step), "val_loss": next(losses)})
     plan = {**TINY, "eval_every": 1}
-    monkeypatch.setattr(DenoiserTask, "pretrain_plan", classmethod(lambda cls: [P.PretrainItem("d.safetensors", plan)]))
+    monkeypatch.setattr(DenoiserTask, "pretrain_plan", classmethod(lambda cls: [PretrainItem("d.safetensors", plan)]))
     (path, outcome), = list(P.pretrain("denoiser", out_dir=tmp_path))
     _, meta = load_checkpoint(path, expect_model="denoiser")
     assert outcome.step == 3 and meta["step"] == 2 and meta["selected_by"]["value"] == 0.1
@@ -126,7 +130,7 @@ def test_pretrain_ships_the_kept_best_weights(tmp_path, tiny_plan, monkeypatch):
 def test_later_stages_resume_the_run_with_their_settings(tmp_path, monkeypatch):
     """A staged plan trains one run: 3 steps, then resumed to 5 with another learning rate; the
     shipped file is the run's end (its weights continue the first stage's) with the final config."""
-    item = P.PretrainItem("d.safetensors", TINY, then=({"steps": 5, "lr": 1e-4},))
+    item = PretrainItem("d.safetensors", TINY, then=({"steps": 5, "lr": 1e-4},))
     assert item.final_settings == {**TINY, "steps": 5, "lr": 1e-4}
     monkeypatch.setattr(DenoiserTask, "pretrain_plan", classmethod(lambda cls: [item]))
     seen = []
@@ -144,11 +148,10 @@ def test_later_stages_resume_the_run_with_their_settings(tmp_path, monkeypatch):
 def test_a_failed_stage_leaves_the_shipped_file_alone(tmp_path, monkeypatch):
     shipped = tmp_path / "d.safetensors"
     shipped.write_bytes(b"the shipped weights")
-    item = P.PretrainItem("d.safetensors", TINY, then=({"steps": 5, "lr": 1e-4},))
+    item = PretrainItem("d.safetensors", TINY, then=({"steps": 5, "lr": 1e-4},))
     monkeypatch.setattr(DenoiserTask, "pretrain_plan", classmethod(lambda cls: [item]))
-    from autoenc.runs import worker
-    real_execute = worker.execute
-    monkeypatch.setattr(worker, "execute", lambda store, model, settings, **kw: (
+    real_execute = P.execute
+    monkeypatch.setattr(P, "execute", lambda store, model, settings, **kw: (
         real_execute(store, model, settings, **kw) if not kw.get("resume") else (kw["run_id"], Outcome("failed", 4, "boom"))))
     with pytest.raises(CheckpointError, match="failed at step 4.*unchanged"):
         list(P.pretrain("denoiser", out_dir=tmp_path))
@@ -163,7 +166,7 @@ def test_a_stage_can_go_on_from_the_previous_best(tmp_path, monkeypatch):
     real_validate = DenoiserTask.validate
     monkeypatch.setattr(DenoiserTask, "validate",
                         lambda self, step: {**real_validate(self, step), "val_loss": next(losses)})
-    item = P.PretrainItem("d.safetensors", {**TINY, "eval_every": 1},
+    item = PretrainItem("d.safetensors", {**TINY, "eval_every": 1},
                           then=({"steps": 5, "lr": 1e-4, "from_best": True},))
     assert item.final_settings == {**TINY, "eval_every": 1, "steps": 5, "lr": 1e-4}
     monkeypatch.setattr(DenoiserTask, "pretrain_plan", classmethod(lambda cls: [item]))
@@ -177,3 +180,47 @@ def test_a_stage_can_go_on_from_the_previous_best(tmp_path, monkeypatch):
     # the best of the run's last third (steps 4 and 5: 0.45, 0.5), not the first stage's 0.1
     assert outcome.step == 5 and meta["step"] == 4 and meta["selected_by"]["value"] == 0.45
     assert meta["config"]["lr"] == 1e-4 and "from_best" not in meta["config"]
+
+
+# -- the plans remake the shipped files ----------------------------------------------------------
+
+# What makes a plan's run fast here; these settings are left out of the comparison below.
+SMALL = {"denoiser": {"n_train": 64, "n_val": 16, "batch_size": 8},
+         "vae": {"image_size": 32, "n_images": 32, "batch_size": 8},
+         "classifier": {"n_images": 45, "batch_size": 8, "width": 8},
+         **{gan: {"image_size": 32, "ngf": 8, "ndf": 8, "n_images": 48} for gan in ("gan", "acgan", "wgan-gp", "wgan-div")}}
+# Settings that say how often a run logs or saves, not what it trains.
+BOOKKEEPING = {"steps", "eval_every", "checkpoint_every", "snapshot_seconds"}
+
+
+def shrunk(item: PretrainItem, small: dict) -> PretrainItem:
+    """The same plan, every stage in order, with a few steps each and a small net and data set."""
+    def steps(i):
+        return 2 * (i + 1)
+    settings = {**item.settings, **small, "steps": steps(0), "eval_every": 1, "checkpoint_every": 1}
+    then = tuple({**stage, "steps": steps(i + 1)} for i, stage in enumerate(item.then))
+    return PretrainItem(item.file, settings, then=then)
+
+
+@pytest.mark.parametrize("model", list(MODELS))
+def test_the_plan_run_by_pretrain_ends_in_the_shipped_files_config(model, tmp_path, monkeypatch):
+    """`python -m autoenc pretrain MODEL` runs the plan's stages in order through the training
+    loop; what it writes has the shipped file's config in every setting that shapes the weights
+    (here with a few steps a stage, and a small net and data set), and the full plan ends
+    where the shipped file says its run ended."""
+    cls = MODELS[model].task_class()
+    plan = cls.pretrain_plan()
+    assert plan, f"{model} ships nothing"
+    monkeypatch.setattr(cls, "pretrain_plan", classmethod(lambda c: [shrunk(item, SMALL[model]) for item in plan]))
+    made = dict(P.pretrain(model, out_dir=tmp_path))
+    for item in plan:
+        shipped = read_meta(shipped_path(item.file))
+        remade = read_meta(tmp_path / item.file)
+        compared = set(config_to_dict(cls.Config())) - BOOKKEEPING - set(SMALL[model])
+        assert {k: remade["config"][k] for k in compared} == {k: shipped["config"][k] for k in compared}
+        assert made[tmp_path / item.file].status == "finished"
+        planned = config_to_dict(config_from_dict(cls.Config, item.final_settings))
+        assert planned["steps"] == shipped["config"]["steps"]
+        # the file is the run's end, or its best validation in the last third
+        lo = planned["steps"] * 2 / 3 if "selected_by" in shipped else planned["steps"]
+        assert lo <= shipped["step"] <= planned["steps"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from autoenc.paths import REPO_ROOT
-from autoenc.reliability.bad_inputs import good_zip, png, zip_bytes
+from autoenc.reliability.bad_inputs.files import good_zip, png, zip_bytes
 from tests.browser import browser_page, exceptions_on, require_browser, streamlit_server, wait_for_app
 
 SOURCES = [REPO_ROOT / "app.py", *sorted((REPO_ROOT / "pages").glob("*.py")),

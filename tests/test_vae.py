@@ -9,10 +9,16 @@ import pytest
 import torch
 
 from autoenc.errors import CheckpointError, UserError
-from autoenc.models.vae import (ConvVAE, PaperVAE, active_dims, count_parameters, kl_divergence,
+from autoenc.models import count_parameters
+from autoenc.models.vae import (ConvVAE, PaperVAE, active_dims, kl_divergence,
                                 kl_per_dimension, reconstruction_loss, vae_loss)
+from autoenc.bench.vae import paper_dense_flops
+from autoenc.data import heldout
+from autoenc.data.galaxy_set import GalaxySet
+from autoenc.images import image_grid, to_gif, to_png
+from autoenc.inference import vae as V
 from autoenc.runs.checkpoint import save_checkpoint
-from autoenc.train import vae as V
+from autoenc.train import vae as T
 from autoenc.train.task import config_from_dict, config_to_dict
 
 
@@ -31,7 +37,6 @@ def one_thread():
 def fake_galaxies(n, size=64, seed=0, settings=None, cache_dir=None):
     """Stand-in for autoenc.data.galaxies.rendered_set: coloured Gaussian blobs of three
     shapes on a dark sky, deterministic for a seed."""
-    from autoenc.data.galaxies import GalaxySet
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, 3, n)
     yy, xx = np.mgrid[0:size, 0:size] / size - 0.5
@@ -49,24 +54,21 @@ def fake_galaxies(n, size=64, seed=0, settings=None, cache_dir=None):
 def fake_data(monkeypatch):
     import autoenc.data.galaxies as galaxies
     monkeypatch.setattr(galaxies, "rendered_set", fake_galaxies)
-    monkeypatch.setattr(V, "HELDOUT", V.HeldOut(n=24, seed=V.HELDOUT.seed))
+    monkeypatch.setattr(heldout, "VAE_GALAXIES", heldout.HeldOutGalaxies(n=24, seed=heldout.VAE_GALAXIES.seed))
 
 
 @pytest.fixture
-def registered(monkeypatch):
-    """load_trained looks models up in the registry; add the VAE if it is not there yet."""
+def registered():
+    """load_trained looks models up in the registry, which holds the VAE."""
     from autoenc import registry
-    if "vae" not in registry.MODELS:
-        monkeypatch.setitem(registry.MODELS, "vae", registry.ModelSpec(
-            "vae", "VAE", "variational autoencoder", "autoenc.train.vae:VAETask", "pages/vae.py",
-            (V.PRETRAINED_FILE,)))
+    assert registry.MODELS["vae"].task == "autoenc.train.vae:VAETask"
 
 
 def tiny_config(**kw):
     base = {"arch": "conv", "image_size": 32, "latent_dim": 8, "n_images": 48, "batch_size": 16,
             "lr": 2e-3, "steps": 20, "eval_every": 10}
     base.update(kw)
-    return config_from_dict(V.VAEConfig, base)
+    return config_from_dict(T.VAEConfig, base)
 
 
 def tiny_model(size=32, latent=8, seed=0):
@@ -102,8 +104,8 @@ def test_paper_dense_flops_count_what_autograd_executes():
     n_in = 3 * 32 * 32
     # first layer: forward + weight gradient (the images need no gradient); others: 3 passes
     want = 2 * 2 * n_in * 20 + 3 * 2 * (20 * 10 * 2 + 10 * 20 + 20 * n_in)
-    assert V.paper_dense_flops(m, batch=1) == want
-    assert V.paper_dense_flops(m, batch=8) == 8 * want
+    assert paper_dense_flops(m, batch=1) == want
+    assert paper_dense_flops(m, batch=8) == 8 * want
 
 
 def test_reparameterize_samples_in_training_and_is_the_mean_in_eval():
@@ -163,11 +165,11 @@ def test_kl_matches_monte_carlo():
 # ---------------------------------------------------------------------------- config
 
 def test_config_defaults_follow_the_arch():
-    assert V.VAEConfig().image_size == 64
-    assert V.VAEConfig(arch="paper").image_size == 128
-    assert config_from_dict(V.VAEConfig, {"arch": "paper"}).image_size == 128
-    cfg = config_from_dict(V.VAEConfig, {"arch": "conv", "image_size": 32})
-    assert config_from_dict(V.VAEConfig, config_to_dict(cfg)) == cfg
+    assert T.VAEConfig().image_size == 64
+    assert T.VAEConfig(arch="paper").image_size == 128
+    assert config_from_dict(T.VAEConfig, {"arch": "paper"}).image_size == 128
+    cfg = config_from_dict(T.VAEConfig, {"arch": "conv", "image_size": 32})
+    assert config_from_dict(T.VAEConfig, config_to_dict(cfg)) == cfg
 
 
 @pytest.mark.parametrize("settings, says", [
@@ -177,18 +179,18 @@ def test_config_defaults_follow_the_arch():
     ({"n_images": 0}, "n_images must be at least 2"),
     ({"beta": -1}, "beta must be at least 0.0001"),
     ({"beta": 0}, "beta must be at least 0.0001"),
-    ({"data_seed": V.HELDOUT.seed}, "held-out"),
+    ({"data_seed": heldout.VAE_GALAXIES.seed}, "held-out"),
 ])
 def test_bad_settings_are_user_errors(settings, says):
     with pytest.raises(UserError, match=says):
-        config_from_dict(V.VAEConfig, settings)
+        config_from_dict(T.VAEConfig, settings)
 
 
 # ------------------------------------------------------------------------------ task
 
 def test_task_trains_and_loss_goes_down(fake_data):
     torch.manual_seed(0)
-    task = V.VAETask(tiny_config(), torch.device("cpu"))
+    task = T.VAETask(tiny_config(), torch.device("cpu"))
     losses = [task.train_step(s)["loss"] for s in range(1, 21)]
     assert all(np.isfinite(losses))
     assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5])
@@ -202,13 +204,13 @@ def test_task_trains_and_loss_goes_down(fake_data):
 def test_state_tensors_round_trip(fake_data):
     torch.manual_seed(0)
     cfg = tiny_config()
-    a = V.VAETask(cfg, torch.device("cpu"))
+    a = T.VAETask(cfg, torch.device("cpu"))
     for s in range(1, 4):
         a.train_step(s)
     state = a.state_tensors()
     assert any(k.startswith("optim.adam.") for k in state)
     torch.manual_seed(1)
-    b = V.VAETask(cfg, torch.device("cpu"))
+    b = T.VAETask(cfg, torch.device("cpu"))
     b.load_state_tensors(state)
     for k, v in b.state_tensors().items():
         assert torch.equal(v, state[k]), k
@@ -225,7 +227,7 @@ def test_the_training_loop_runs_the_task(tmp_path, fake_data, registered):
     cfg = tiny_config(steps=4, eval_every=2, checkpoint_every=2)
     run_id = store.create_run("vae", config_to_dict(cfg), total_steps=4)
     torch.manual_seed(0)
-    outcome = train(V.VAETask(cfg, torch.device("cpu")), store, run_id, total_steps=4)
+    outcome = train(T.VAETask(cfg, torch.device("cpu")), store, run_id, total_steps=4)
     assert outcome.status == "finished" and outcome.step == 4
     for name in ("loss", "recon", "kl", "val_recon", "val_kl"):
         steps, values = store.metric_series(run_id, name)
@@ -240,7 +242,7 @@ def test_one_image_dataset_is_refused(fake_data, monkeypatch):
     import autoenc.data.galaxies as galaxies
     monkeypatch.setattr(galaxies, "rendered_set", lambda n, size=64, seed=0, settings=None: fake_galaxies(1, size))
     with pytest.raises(UserError, match="at least 2"):
-        V.VAETask(tiny_config(), torch.device("cpu"))
+        T.VAETask(tiny_config(), torch.device("cpu"))
 
 
 # ---------------------------------------------------------------------- page helpers
@@ -303,10 +305,10 @@ def test_latent_gaussian_fit_and_samples():
 def test_gif_and_png():
     from PIL import Image
     frames = fake_galaxies(4, 32).images
-    gif = V.to_gif(frames, duration_ms=50)
+    gif = to_gif(frames, duration_ms=50)
     im = Image.open(io.BytesIO(gif))
     assert im.format == "GIF" and im.n_frames == 6          # boomerang: 0 1 2 3 2 1
-    png = V.to_png(V.image_grid(frames, ncols=2))
+    png = to_png(image_grid(frames, ncols=2))
     im = Image.open(io.BytesIO(png))
     assert im.format == "PNG" and im.size == (2 * 32 + 3 * 2, 2 * 32 + 3 * 2)
 
@@ -335,7 +337,7 @@ def test_bad_inputs_are_user_errors(call, says):
 # ------------------------------------------------------------ checkpoints and eval
 
 def save_tiny(path, task_config, weights_from=None):
-    modules = V.VAETask.build_modules(weights_from or task_config)
+    modules = T.VAETask.build_modules(weights_from or task_config)
     tensors = {f"model.vae.{k}": v for k, v in modules["vae"].state_dict().items()}
     save_checkpoint(path, tensors, {"model": "vae", "config": config_to_dict(task_config), "step": 1})
 
@@ -346,10 +348,10 @@ def test_checkpoint_loads_and_evaluates(tmp_path, fake_data, registered):
     save_tiny(path, cfg)
     trained = V.load_vae(path, arch="conv", image_size=32)
     assert trained.config == cfg
-    result = V.evaluate(trained.modules["vae"], trained.config)
+    result = V.evaluate(trained.modules["vae"])
     assert set(result) == {"recon_mse", "kl", "active_dims", "n"} and result["n"] == 24
     assert 0 <= result["recon_mse"] <= 1 and 0 <= result["active_dims"] <= 8
-    cli = V.VAETask.evaluate_cli(argparse.Namespace(checkpoint=str(path)))
+    cli = T.VAETask.evaluate_cli(argparse.Namespace(checkpoint=str(path)))
     assert set(cli) == {"recon_mse", "kl", "active_dims", "n"} and cli["n"] == 24
     mean, cov = V.latent_gaussian(trained)      # no fit in this file: made on the held-out set
     assert mean.shape == (8,) and cov.shape == (8, 8)
@@ -357,7 +359,7 @@ def test_checkpoint_loads_and_evaluates(tmp_path, fake_data, registered):
 
 def test_checkpoint_written_by_the_task_carries_the_latent_fit(tmp_path, fake_data, registered):
     torch.manual_seed(0)
-    task = V.VAETask(tiny_config(), torch.device("cpu"))
+    task = T.VAETask(tiny_config(), torch.device("cpu"))
     task.train_step(1)
     path = tmp_path / "run.safetensors"
     save_checkpoint(path, task.state_tensors(), {"model": "vae", "config": config_to_dict(task.config), "step": 1})
@@ -389,7 +391,7 @@ def test_fused_sigmoid_squared_error_matches_autograd():
     logits = torch.randn(3, 3, 4, 4, dtype=torch.float64, requires_grad=True)
     x = torch.rand(3, 3, 4, 4, dtype=torch.float64)
     assert torch.autograd.gradcheck(lambda a: sigmoid_squared_error(a, x), (logits,))
-    assert torch.allclose(sigmoid_squared_error(logits, x), V.reconstruction_loss(torch.sigmoid(logits), x))
+    assert torch.allclose(sigmoid_squared_error(logits, x), reconstruction_loss(torch.sigmoid(logits), x))
 
 
 @pytest.mark.parametrize("arch, size", [("conv", 32), ("paper", 32)])
@@ -402,26 +404,12 @@ def test_training_loss_equals_vae_loss_in_value_and_gradient(arch, size):
     g_fused = torch.autograd.grad(fused[0], list(model.parameters()))
     torch.manual_seed(1)                      # the same reparameterisation noise
     x_hat, mu, logvar = model(x)
-    plain = V.vae_loss(x_hat, x, mu, logvar, beta=0.5)
+    plain = vae_loss(x_hat, x, mu, logvar, beta=0.5)
     g_plain = torch.autograd.grad(plain[0], list(model.parameters()))
     for a, b in zip(fused, plain):
         assert torch.allclose(a, b, rtol=1e-5)
     for a, b in zip(g_fused, g_plain):
         assert torch.allclose(a, b, rtol=1e-4, atol=1e-6 * b.abs().max())
-
-
-def test_pretrain_plan_remakes_the_shipped_file():
-    """`python -m autoenc pretrain vae` trains what is shipped: the plan's settings are the
-    shipped file's config, and the file is the run's end."""
-    from autoenc.runs.checkpoint import load_checkpoint
-    from autoenc.train.pretrain import pretrained_path
-    from autoenc.train.task import config_from_dict, config_to_dict
-    (item,) = V.VAETask.pretrain_plan()
-    _, meta = load_checkpoint(pretrained_path(item.file), expect_model="vae")
-    planned = config_to_dict(config_from_dict(V.VAEConfig, item.settings))
-    training = set(planned) - {"eval_every", "checkpoint_every", "snapshot_seconds"}
-    assert {k: planned[k] for k in training} == {k: meta["config"][k] for k in training}
-    assert meta["step"] == planned["steps"] and item.file == V.PRETRAINED_FILE
 
 
 @pytest.mark.parametrize("chunk_bytes", [8 << 20, 500])
@@ -431,7 +419,7 @@ def test_fused_loss_in_chunks_and_overwriting_its_logits_gives_the_same_value_an
     torch.manual_seed(0)
     leaf = torch.randn(5, 3, 8, 8, requires_grad=True)
     x = torch.rand(5, 3, 8, 8)
-    want = V.reconstruction_loss(torch.sigmoid(leaf * 2.0), x)
+    want = reconstruction_loss(torch.sigmoid(leaf * 2.0), x)
     want_grad, = torch.autograd.grad(want, leaf)
     logits = leaf * 2.0                                      # a fresh output, as the decoder's
     got = models_vae.sigmoid_squared_error(logits, x, overwrite=True)

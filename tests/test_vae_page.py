@@ -7,8 +7,7 @@ from autoenc.runs.worker import execute
 
 
 @pytest.fixture
-def tiny_run(home, monkeypatch):
-    monkeypatch.setattr("autoenc.train.vae._pretrained_path", lambda: home / "absent.safetensors")
+def tiny_run(home, shipped):
     store = RunStore(home)
     run_id, outcome = execute(store, "vae", {"arch": "conv", "image_size": 32, "n_images": 60, "steps": 4,
                                              "batch_size": 8, "eval_every": 2, "checkpoint_every": 2},
@@ -17,8 +16,7 @@ def tiny_run(home, monkeypatch):
     return run_id
 
 
-def test_vae_page_without_checkpoint(home, monkeypatch):
-    monkeypatch.setattr("autoenc.train.vae._pretrained_path", lambda: home / "absent.safetensors")
+def test_vae_page_without_checkpoint(home, shipped):
     at = AppTest.from_file("../pages/vae.py", default_timeout=120).run()
     assert not at.exception
     assert any("No VAE checkpoint yet" in i.value for i in at.info)
@@ -27,19 +25,23 @@ def test_vae_page_without_checkpoint(home, monkeypatch):
 def test_vae_page_explores_a_run(tiny_run):
     at = AppTest.from_file("../pages/vae.py", default_timeout=240).run()
     assert not at.exception
-    at.toggle(key="use_run").set_value(True).run()
+    source = at.radio(key="vae_source")
+    assert source.options == [f"run {tiny_run} (step 4)"]       # the shipped file is absent here
+    assert source.value == f"run {tiny_run} (step 4)"
     assert not at.exception
     captions = [i.proto.imgs[0].caption for i in at.get("image")]
     assert any("reconstructions" in c for c in captions)
     # every grid can be saved as a PNG, the walk as a GIF
     downloads = [d.proto for d in at.get("download_button")]
     assert sorted(d.label for d in downloads) == ["Download PNG"] * 5 + ["Download the walk as an animated GIF"]
-    before = [i.proto.imgs[0].url for i in at.get("image")]
+    def decoded():
+        return next(i.proto.imgs[0] for i in at.get("image") if i.proto.imgs[0].caption.startswith("decoded at"))
+    before = decoded()
     at.slider(key="interp_t").set_value(1.0).run()
     assert not at.exception
-    assert any("decoded at t = 1.00" in i.proto.imgs[0].caption for i in at.get("image"))
+    after = decoded()
+    assert after.caption == "decoded at t = 1.00" and after.url != before.url     # another point on the path
     # the same image at both ends: a clear message, no traceback
     at.selectbox(key="interp_b").set_value(0).run()
     assert not at.exception
     assert any("same image" in e.value for e in at.error)
-    assert before

@@ -6,6 +6,7 @@ bytes are deleted whatever happens. The active set's name is a run-store setting
 """
 from __future__ import annotations
 
+import io
 import os
 import re
 import tempfile
@@ -14,8 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from autoenc.data.galaxies import GalaxySet, rendered_set
-from autoenc.data.galaxy_loaders import MAX_FILE_BYTES, load_galaxy_file
+from autoenc import paths
+from autoenc.data import galaxies
+from autoenc.data.galaxy_loaders import MAX_FILE_BYTES, load_galaxy_file, load_npz
+from autoenc.data.galaxy_set import GalaxySet
 from autoenc.errors import UserError
 from autoenc.runs.checkpoint import atomic_write_bytes
 
@@ -74,7 +77,6 @@ def import_upload(home: Path, filename: str, data: bytes) -> tuple[str, GalaxySe
     if len(gs) == 0:
         raise UserError(f"{Path(str(filename)).name} holds no usable images")
     name = unused_name(home, safe_name(filename))
-    import io
     buf = io.BytesIO()
     np.savez_compressed(buf, images=gs.images, labels=gs.labels, class_names=np.asarray(gs.class_names))
     atomic_write_bytes(datasets_dir(home) / f"{name}.npz", buf.getvalue())
@@ -88,10 +90,9 @@ def list_sets(home: Path) -> list[str]:
 def load_set(home: Path, name: str, size: int = 64) -> GalaxySet:
     """The named set at `size` px: 'rendered' or one imported with import_upload."""
     if name == RENDERED:
-        return rendered_set(BROWSE_N, size, seed=1)
+        return galaxies.rendered_set(BROWSE_N, size, seed=1)
     if name not in list_sets(home):
         raise UserError(f"no galaxy set named {name!r}; known: {', '.join(list_sets(home))}")
-    from autoenc.data.galaxy_loaders import load_npz
     gs = load_npz(datasets_dir(home) / f"{name}.npz", size=size)
     gs.source = f"imported: {name}"
     return gs
@@ -109,10 +110,8 @@ def training_set(name: str, n: int, size: int, seed: int) -> GalaxySet:
     of its images, a seeded random subset if it has more). The set is looked up in the
     run-store home of this process (--home or AUTOENC_HOME)."""
     if name == RENDERED:
-        from autoenc.data import galaxies  # looked up at call time, so tests can stand in for it
-        return galaxies.rendered_set(n, size, seed)
-    from autoenc.paths import home
-    gs = load_set(home(), name, size)
+        return galaxies.rendered_set(n, size, seed)      # looked up now: tests stand in for it
+    gs = load_set(paths.home(), name, size)
     if len(gs) > n:
         keep = np.sort(np.random.default_rng(seed).choice(len(gs), n, replace=False))
         gs = GalaxySet(gs.images[keep], gs.labels[keep], gs.class_names, gs.source, list(gs.warnings))

@@ -16,269 +16,40 @@ Nothing is unpickled: arrays are read with allow_pickle=False.
 """
 from __future__ import annotations
 
-import io
 import os
-import re
-import stat
 import zipfile
 from pathlib import Path, PurePosixPath
 
+import h5py
 import numpy as np
-from PIL import Image
 
-from autoenc.data.galaxies import CLASS_NAMES, GalaxySet, SIZE_RANGE
+from autoenc.data.archives import check_zip_members, read_member
+from autoenc.data.galaxy_images import (IMAGE_SUFFIXES, as_uint8_images, check_size,
+                                        class_index, galaxy_set, notes_to_warnings, open_image, resize_array)
+from autoenc.data.galaxy_set import CLASS_NAMES, GalaxySet
 from autoenc.errors import UserError
 
 MAX_FILE_BYTES = 200 * 1024**2          # npz, zip and single images
 MAX_H5_BYTES = 4 * 1024**3              # Galaxy10 files are read in slices (DECaLS is 2.7 GB)
 MAX_IMAGES = 50_000                     # images in one data set
-MAX_UNCOMPRESSED_BYTES = 2 * 1024**3    # total declared size of a zip's / npz's members
-MAX_COMPRESSION_RATIO = 200             # per member above 1 MB: more is treated as a zip bomb
-MAX_ZIP_ENTRIES = MAX_IMAGES + 1_000
-MAX_IMAGE_PIXELS = 40_000_000           # one image (PIL's decompression-bomb guard is 89 M)
-MIN_SIDE = 16                           # smaller images carry no morphology
 H5_SLICE = 256                          # Galaxy10 images decoded per read
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp"}
 SUPPORTED = ".npz, .zip (one sub-folder per class), .h5 (Galaxy10 DECaLS or SDSS) or a folder with one sub-folder per class"
 
 # Galaxy10 answers -> our class index (0 barred spiral, 1 elliptical, 2 spiral)
 GALAXY10_DECALS = {5: 0, 2: 1, 3: 1, 6: 2, 7: 2}
 GALAXY10_SDSS = {1: 1, 2: 1, 7: 2, 8: 2, 9: 2}
 
-_SYNONYMS = {
-    0: ("barred spiral", "barred", "bar", "barred spiral galaxy", "spiral barred", "sb", "barred disk",
-        "barred disc"),
-    1: ("elliptical", "ellipticals", "smooth", "elliptical galaxy", "e", "early type", "round", "smooth round",
-        "in between", "completely round"),
-    2: ("spiral", "spirals", "unbarred spiral", "unbarred", "spiral galaxy", "s", "disk", "disc", "late type",
-        "non barred spiral", "nonbarred spiral"),
-}
-ACCEPTED_NAMES = tuple(sorted({n for names in _SYNONYMS.values() for n in names}))
-
-
-def _norm(name: str) -> str:
-    s = str(name).strip().lower()
-    s = re.sub(r"^\d+\s*[_\-. ]\s*", "", s)         # "0_barred_spiral" -> "barred_spiral"
-    s = re.sub(r"[_\-.\s]+", " ", s).strip()
-    return s
-
-
-_LOOKUP = {}
-for _idx, _names in _SYNONYMS.items():
-    for _n in _names:
-        _LOOKUP[_norm(_n)] = _idx
-        _LOOKUP[_norm(_n).replace(" ", "")] = _idx
-        if not _norm(_n).endswith("s"):
-            _LOOKUP[_norm(_n) + "s"] = _idx
-
-
-def class_index(name: str) -> int:
-    """Our class index for a class name or synonym; UserError listing the accepted names."""
-    key = _norm(name)
-    for k in (key, key.replace(" ", "")):
-        if k in _LOOKUP:
-            return _LOOKUP[k]
-    raise UserError(f"unknown galaxy class {str(name)!r}; use one of: "
-                    "barred spiral (barred, barred_spiral, bar), elliptical (smooth, round), "
-                    "spiral (unbarred, disk)")
-
-
-def _check_size(size) -> int:
-    lo, hi = SIZE_RANGE
-    if not isinstance(size, (int, np.integer)) or not lo <= int(size) <= hi:
-        raise UserError(f"image size must be a whole number of pixels from {lo} to {hi}, got {size!r}")
-    return int(size)
-
-
-# --------------------------------------------------------------------------- images
-
-def _to_square(img: Image.Image, size: int) -> np.ndarray:
-    w, h = img.size
-    s = min(w, h)
-    left, top = (w - s) // 2, (h - s) // 2
-    img = img.crop((left, top, left + s, top + s))
-    if s != size:
-        img = img.resize((size, size), Image.LANCZOS if s > size else Image.BICUBIC)
-    return np.asarray(img, dtype=np.uint8)
-
-
-def _open_image(data: bytes, name: str, size: int, notes: dict) -> np.ndarray:
-    """Decode one image file to (size, size, 3) uint8; notes counts conversions."""
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            w, h = im.size
-            if w * h > MAX_IMAGE_PIXELS:
-                raise UserError(f"{name}: {w} x {h} pixels is too large (limit {MAX_IMAGE_PIXELS:,} pixels)")
-            if min(w, h) < MIN_SIDE:
-                raise UserError(f"{name}: {w} x {h} pixels is too small (at least {MIN_SIDE} px a side)")
-            im.load()
-            img = _to_rgb(im, notes)
-    except UserError:
-        raise
-    except Image.UnidentifiedImageError:
-        raise UserError(f"{name}: not a readable image (corrupt, truncated or an unknown format)") from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, EOFError) as e:
-        raise UserError(f"{name}: not a readable image (corrupt or truncated: {e})") from None
-    return _to_square(img, size)
-
-
-def _to_rgb(im: Image.Image, notes: dict) -> Image.Image:
-    mode = im.mode
-    if mode == "RGB":
-        return im
-    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in im.info):
-        notes["alpha"] = notes.get("alpha", 0) + 1
-        if mode == "LA":
-            notes["grey"] = notes.get("grey", 0) + 1
-        return im.convert("RGBA").convert("RGB")
-    if mode in ("L", "1"):
-        notes["grey"] = notes.get("grey", 0) + 1
-        return im.convert("RGB")
-    if mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-        notes["grey"] = notes.get("grey", 0) + 1
-        a = np.asarray(im, dtype=np.float64)
-        if not np.all(np.isfinite(a)):
-            raise ValueError("non-finite pixel values")
-        top = a.max() if a.size and a.max() > 0 else 1.0
-        a8 = np.clip(a / top * 255.0, 0, 255).round().astype(np.uint8)
-        return Image.fromarray(a8).convert("RGB")
-    return im.convert("RGB")                           # P, CMYK, YCbCr, ...
-
-
-def _notes_to_warnings(notes: dict) -> list[str]:
-    w = []
-    if notes.get("grey"):
-        w.append(f"{notes['grey']} grey-scale image(s) converted to RGB (all three channels equal)")
-    if notes.get("alpha"):
-        w.append(f"{notes['alpha']} image(s) had an alpha channel; it was dropped")
-    if notes.get("channels_first"):
-        w.append("images were stored channels-first (N, C, H, W); transposed to (N, H, W, C)")
-    if notes.get("upscaled"):
-        w.append(f"images of {notes['upscaled']} px were enlarged; they hold no finer detail")
-    return w
-
-
-def _class_warnings(labels: np.ndarray) -> list[str]:
-    counts = np.bincount(labels, minlength=len(CLASS_NAMES))
-    return [f"no {CLASS_NAMES[i]} images in this data set" for i in range(len(CLASS_NAMES)) if counts[i] == 0]
-
-
-def _result(images: list[np.ndarray] | np.ndarray, labels, source: str, warnings: list[str]) -> GalaxySet:
-    labels = np.asarray(labels, dtype=np.int64)
-    images = np.stack(images) if isinstance(images, list) else images
-    if len(labels) == 0:
-        raise UserError(f"{source}: no images of the classes barred spiral, elliptical or spiral")
-    return GalaxySet(images=np.ascontiguousarray(images, dtype=np.uint8), labels=labels, class_names=CLASS_NAMES,
-                     source=source, warnings=warnings + _class_warnings(labels))
-
-
-# --------------------------------------------------------------------------- arrays
-
-def _as_uint8_images(a: np.ndarray, what: str, notes: dict) -> np.ndarray:
-    """(N, H, W, 3) uint8 from an array of images; UserError when it cannot be."""
-    if a.dtype.kind not in "uif" or a.dtype.kind == "b":
-        raise UserError(f"{what}: images must be numbers (uint8 0-255 or float 0-1), not dtype {a.dtype}")
-    if a.ndim == 3:
-        notes["grey"] = notes.get("grey", 0) + len(a)
-        a = a[..., None]
-    if a.ndim != 4:
-        raise UserError(f"{what}: images must have shape (N, H, W, 3), got {a.shape}")
-    if a.shape[-1] not in (1, 3, 4) and a.shape[1] in (1, 3, 4):
-        notes["channels_first"] = 1
-        a = np.moveaxis(a, 1, -1)
-    if a.shape[-1] == 1:
-        if "grey" not in notes:
-            notes["grey"] = len(a)
-        a = np.repeat(a, 3, axis=-1)
-    elif a.shape[-1] == 4:
-        notes["alpha"] = notes.get("alpha", 0) + len(a)
-        a = a[..., :3]
-    elif a.shape[-1] != 3:
-        raise UserError(f"{what}: images need 1, 3 or 4 channels, got shape {a.shape}")
-    if min(a.shape[1], a.shape[2]) < MIN_SIDE:
-        raise UserError(f"{what}: images of {a.shape[2]} x {a.shape[1]} px are too small (at least {MIN_SIDE} px a side)")
-    if a.dtype == np.uint8:
-        return a
-    if a.dtype.kind == "f":
-        if not np.all(np.isfinite(a)):
-            raise UserError(f"{what}: images contain NaN or infinite values")
-        lo, hi = float(a.min()), float(a.max())
-        if lo < 0 or hi > 255:
-            raise UserError(f"{what}: float images must lie in 0-1 (or 0-255), found {lo:g} to {hi:g}")
-        scale = 255.0 if hi <= 1.0 else 1.0
-        return np.clip(np.rint(a * scale), 0, 255).astype(np.uint8)
-    lo, hi = int(a.min()), int(a.max())
-    if lo < 0 or hi > 255:
-        raise UserError(f"{what}: integer images must lie in 0-255, found {lo} to {hi}")
-    return a.astype(np.uint8)
-
-
-def _resize_array(images: np.ndarray, size: int, notes: dict) -> np.ndarray:
-    n, h, w, _ = images.shape
-    if h == w == size:
-        return images
-    if min(h, w) < size:
-        notes["upscaled"] = min(h, w)
-    out = np.empty((n, size, size, 3), np.uint8)
-    for i in range(n):
-        out[i] = _to_square(Image.fromarray(images[i]), size)
-    return out
-
-
-def _check_zip_members(zf: zipfile.ZipFile, what: str) -> list[zipfile.ZipInfo]:
-    """Refuse zip bombs, encrypted members and paths that leave the archive's folder."""
-    infos = zf.infolist()
-    if len(infos) > MAX_ZIP_ENTRIES:
-        raise UserError(f"{what}: {len(infos):,} entries is too many (limit {MAX_ZIP_ENTRIES:,})")
-    total = 0
-    for info in infos:
-        _check_member_name(info.filename, what)
-        mode = info.external_attr >> 16
-        if stat.S_ISLNK(mode):
-            raise UserError(f"{what}: entry {info.filename!r} is a symbolic link; links are refused")
-        if info.flag_bits & 0x1:
-            raise UserError(f"{what}: entry {info.filename!r} is encrypted; use an unencrypted archive")
-        total += info.file_size
-        if info.file_size > 1024**2 and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
-            raise UserError(f"{what}: entry {info.filename!r} expands {info.file_size / max(info.compress_size, 1):.0f}x "
-                            f"(limit {MAX_COMPRESSION_RATIO}x): refused as a possible zip bomb")
-    if total > MAX_UNCOMPRESSED_BYTES:
-        raise UserError(f"{what}: expands to {total / 1024**2:,.0f} MB (limit {MAX_UNCOMPRESSED_BYTES // 1024**2:,} MB): "
-                        "refused as a possible zip bomb")
-    return infos
-
-
-def _check_member_name(name: str, what: str) -> PurePosixPath:
-    n = name.replace("\\", "/")
-    p = PurePosixPath(n)
-    if n.startswith("/") or re.match(r"^[A-Za-z]:", n) or ".." in p.parts or "\x00" in n:
-        raise UserError(f"{what}: entry {name!r} points outside the archive's folder; refused")
-    return p
-
-
-def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, what: str) -> bytes:
-    """A member's bytes, never more than it declares (a lying header is a bomb)."""
-    try:
-        with zf.open(info) as fh:
-            data = fh.read(info.file_size + 1)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as e:
-        raise UserError(f"{what}: entry {info.filename!r} is corrupt or truncated ({e})") from None
-    if len(data) > info.file_size:
-        raise UserError(f"{what}: entry {info.filename!r} is larger than its header says; refused")
-    return data
-
-
 # --------------------------------------------------------------------------- loaders
 
 def load_npz(path: str | os.PathLike, size: int = 64, max_images: int | None = None) -> GalaxySet:
     """`.npz` with `images`, `labels` and `class_names` (names matched through synonyms)."""
-    size = _check_size(size)
+    size = check_size(size)
     path = _existing_file(path, MAX_FILE_BYTES)
     what = path.name
     try:
         with zipfile.ZipFile(path) as zf:
-            _check_zip_members(zf, what)
+            check_zip_members(zf, what)
         with np.load(path, allow_pickle=False) as d:
             keys = set(d.files)
             if "images" not in keys or "labels" not in keys:
@@ -297,7 +68,7 @@ def load_npz(path: str | os.PathLike, size: int = 64, max_images: int | None = N
         raise UserError(f"{what}: corrupt or truncated npz ({e})") from None
     notes: dict = {}
     warnings: list[str] = []
-    images = _as_uint8_images(images, what, notes)
+    images = as_uint8_images(images, what, notes)
     if labels.ndim != 1 or labels.dtype.kind not in "iu":
         if labels.dtype.kind == "f" and labels.ndim == 1 and np.all(np.isfinite(labels)) \
                 and np.all(labels == np.round(labels)):
@@ -321,13 +92,13 @@ def load_npz(path: str | os.PathLike, size: int = 64, max_images: int | None = N
     mapping = np.array([class_index(n) for n in names_list], dtype=np.int64)
     labels = mapping[labels] if len(labels) else labels
     images, labels = _limit(images, labels, max_images, what, warnings)
-    images = _resize_array(images, size, notes)
-    return _result(images, labels, f"{what} ({len(labels)} images)", _notes_to_warnings(notes) + warnings)
+    images = resize_array(images, size, notes)
+    return galaxy_set(images, labels, f"{what} ({len(labels)} images)", notes_to_warnings(notes) + warnings)
 
 
 def load_image_folder(folder: str | os.PathLike, size: int = 64, max_images: int | None = None) -> GalaxySet:
     """A folder with one sub-folder per class (names matched through synonyms)."""
-    size = _check_size(size)
+    size = check_size(size)
     root = Path(folder)
     if not root.is_dir():
         raise UserError(f"{folder}: no such folder")
@@ -351,7 +122,7 @@ def load_image_folder(folder: str | os.PathLike, size: int = 64, max_images: int
 
 def load_zip(path: str | os.PathLike, size: int = 64, max_images: int | None = None) -> GalaxySet:
     """A zip with one sub-folder per class, read in memory (nothing is extracted)."""
-    size = _check_size(size)
+    size = check_size(size)
     path = _existing_file(path, MAX_FILE_BYTES)
     what = path.name
     try:
@@ -359,7 +130,7 @@ def load_zip(path: str | os.PathLike, size: int = 64, max_images: int | None = N
     except (zipfile.BadZipFile, OSError, EOFError) as e:
         raise UserError(f"{what}: not a readable zip archive (corrupt or truncated: {e})") from None
     with zf:
-        infos = _check_zip_members(zf, what)
+        infos = check_zip_members(zf, what)
         files = [i for i in infos if not i.is_dir()]
         parts = {i.filename: PurePosixPath(i.filename.replace("\\", "/")).parts for i in files}
         files = [i for i in files if not any(_hidden(x) for x in parts[i.filename])]
@@ -388,7 +159,7 @@ def load_zip(path: str | os.PathLike, size: int = 64, max_images: int | None = N
         if not entries:
             raise UserError(f"{what}: expected one sub-folder per class (e.g. barred_spiral/, elliptical/, spiral/)")
         items = _plan(entries, what, max_images)
-        gs = _decode_items(items, lambda info: _read_member(zf, info, what), size, what,
+        gs = _decode_items(items, lambda info: read_member(zf, info, what), size, what,
                            name_of=lambda info: info.filename)
     if loose:
         gs.warnings.append(f"{loose} file(s) outside the class folders were ignored")
@@ -397,13 +168,9 @@ def load_zip(path: str | os.PathLike, size: int = 64, max_images: int | None = N
 
 def load_galaxy10_h5(path: str | os.PathLike, size: int = 64, max_images: int | None = None) -> GalaxySet:
     """Galaxy10 DECaLS (256 px) or SDSS (69 px) `.h5` with `images` and `ans`."""
-    size = _check_size(size)
+    size = check_size(size)
     path = _existing_file(path, MAX_H5_BYTES)
     what = path.name
-    try:
-        import h5py
-    except ImportError:  # pragma: no cover - h5py is a dependency
-        raise UserError("reading .h5 files needs the h5py package (pip install h5py)") from None
     try:
         f = h5py.File(path, "r")
     except (OSError, ValueError) as e:
@@ -452,9 +219,9 @@ def load_galaxy10_h5(path: str | os.PathLike, size: int = 64, max_images: int | 
                     block = np.asarray(ds[idx.tolist()])        # sparse: read just these rows
             except (OSError, ValueError, RuntimeError) as e:
                 raise UserError(f"{what}: images cannot be read (corrupt or truncated: {e})") from None
-            block = _as_uint8_images(block, what, notes)
-            out[start:start + len(idx)] = _resize_array(block, size, notes)
-    return _result(out, labels, f"{what} ({survey}, {len(labels)} images)", _notes_to_warnings(notes) + warnings)
+            block = as_uint8_images(block, what, notes)
+            out[start:start + len(idx)] = resize_array(block, size, notes)
+    return galaxy_set(out, labels, f"{what} ({survey}, {len(labels)} images)", notes_to_warnings(notes) + warnings)
 
 
 def load_galaxy_file(path: str | os.PathLike, size: int = 64, max_images: int | None = None) -> GalaxySet:
@@ -584,31 +351,5 @@ def _decode_items(plan, read, size: int, what: str, name_of=lambda p: str(p.name
     notes: dict = {}
     out = np.empty((len(items), size, size, 3), np.uint8)
     for k, item in enumerate(items):
-        out[k] = _open_image(read(item), name_of(item), size, notes)
-    return _result(out, labels, f"{what} ({len(labels)} images)", _notes_to_warnings(notes) + warnings)
-
-
-def safe_extract_zip(path: str | os.PathLike, dest: str | os.PathLike) -> Path:
-    """Extract a zip under dest after the same checks as load_zip (no path may leave dest)."""
-    path = _existing_file(path, MAX_FILE_BYTES)
-    dest = Path(dest).resolve()
-    try:
-        zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, EOFError) as e:
-        raise UserError(f"{path.name}: not a readable zip archive (corrupt or truncated: {e})") from None
-    with zf:
-        infos = _check_zip_members(zf, path.name)
-        targets = []
-        for info in infos:
-            target = (dest / info.filename.replace("\\", "/")).resolve()
-            if target != dest and dest not in target.parents:
-                raise UserError(f"{path.name}: entry {info.filename!r} points outside {dest}; refused")
-            targets.append((info, target))
-        for info, target in targets:
-            if info.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            data = _read_member(zf, info, path.name)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-    return dest
+        out[k] = open_image(read(item), name_of(item), size, notes)
+    return galaxy_set(out, labels, f"{what} ({len(labels)} images)", notes_to_warnings(notes) + warnings)

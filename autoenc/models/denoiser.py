@@ -1,4 +1,4 @@
-"""The seed's 1-D convolutional denoising autoencoder for 500-sample radio traces.
+"""The article's 1-D convolutional denoising autoencoder for 500-sample radio traces.
 
 Encoder: four conv + 2x max-pool stages, 500 -> 250 -> 125 -> 62 -> 31, ending in 16
 channels, so the bottleneck is 16 x 31 = 496 numbers, about as many as the input.
@@ -59,7 +59,3 @@ class Denoiser(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decoder(self.encode(x)).reshape(x.shape)
-
-
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())

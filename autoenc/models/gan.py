@@ -186,7 +186,3 @@ def build_critic(image_size: int = 64, ndf: int = 32, norm: str = "batch", n_cla
     if n_classes:
         return ConditionalCritic(image_size, ndf, norm, n_classes)
     return Critic(image_size, ndf, norm)
-
-
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())

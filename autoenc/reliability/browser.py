@@ -33,7 +33,7 @@ def browser_missing() -> str | None:
     if not Path(CHROMIUM).exists():
         return f"{CHROMIUM} is missing (apt-get install chromium)"
     try:
-        import playwright.sync_api  # noqa: F401
+        import playwright.sync_api  # noqa: F401 - a test requirement, not the app's
     except ImportError:
         return "playwright is not installed (pip install -r requirements-test.txt)"
     return None
@@ -91,7 +91,7 @@ def streamlit_server(home: Path, extra_env: dict | None = None):
 @contextmanager
 def chromium():
     """A headless Debian Chromium under Playwright."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright     # a test requirement, not the app's
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:

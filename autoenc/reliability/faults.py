@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autoenc.registry import get_model
+from autoenc.reliability.browser import chart_last_x, chromium, exceptions_on, start_server, stop_server, wait_for_app
 from autoenc.runs import launcher
 from autoenc.runs.checkpoint import load_checkpoint
 from autoenc.runs.store import RunStore
@@ -78,6 +80,20 @@ def leftover_temp_files(folder: Path) -> list[str]:
     return sorted(p.name for p in Path(folder).glob(".*.tmp"))
 
 
+def resume_problems(store: RunStore, run_id: str, model: str) -> list[str]:
+    """What is wrong with a resumed run's curves: every metric it logged must run on as one
+    curve (steps increasing, none twice), and its training loss must be among them."""
+    steps: dict[str, list[int]] = {}
+    for step, name, _ in store.metrics_since(run_id, 0)[0]:
+        steps.setdefault(name, []).append(step)
+    problems = [f"the {name} curve has repeated or unordered steps after resume"
+                for name, s in steps.items() if s != sorted(s) or len(s) != len(set(s))]
+    first = next(iter(get_model(model).task_class().chart_metrics))     # the training loss
+    if first not in steps:
+        problems.append(f"no {first} was logged, so the resume cannot be checked")
+    return problems
+
+
 def kill_and_resume(home: Path, model: str, rng: random.Random, resume_steps: int = 3,
                     timeout: float = 180.0) -> FaultReport:
     """One trial: start, SIGKILL at a random point after the first checkpoint, check, resume."""
@@ -110,14 +126,11 @@ def kill_and_resume(home: Path, model: str, rng: random.Random, resume_steps: in
         wait_until(lambda: store.get(rid).status in ("finished", "failed"), timeout, what="resumed run to finish")
         run = store.get(rid)
         _, meta_after = load_checkpoint(store.checkpoint_path(rid), expect_model=model)
-        steps = [s for s, name, _ in store.metrics_since(rid, 0)[0] if name == "loss"]
-        problems = []
+        problems = resume_problems(store, rid, model)
         if run.status != "finished":
             problems.append(f"resumed run {run.status}: {run.error}")
         if meta_after["step"] != meta["step"] + resume_steps or run.step != meta_after["step"]:
             problems.append(f"resumed from {meta['step']} but ended at {run.step} (file {meta_after['step']})")
-        if steps != sorted(steps) or len(steps) != len(set(steps)):
-            problems.append("loss curve has repeated or unordered steps after resume")
         if leftover_temp_files(store.run_dir(rid)):
             problems.append(f"temporary files left: {leftover_temp_files(store.run_dir(rid))}")
         if problems:
@@ -163,7 +176,6 @@ def kill_trials(home: Path, n: int, seed: int = 0, models: tuple[str, ...] = FAU
 
 def _chart_grows(page, seconds: float = 20.0) -> bool:
     """True once the page's loss chart has gained a point (the fragment polls every 2 s)."""
-    from autoenc.reliability.browser import chart_last_x
     first = None
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -184,7 +196,6 @@ def server_kill_trial(home: Path, echo=None) -> FaultReport:
     Run A is started from the page (so the server is its parent), run B from outside; B is
     killed while the server is down.
     """
-    from autoenc.reliability.browser import chromium, exceptions_on, start_server, stop_server, wait_for_app
     report = FaultReport(tried=1)
     store = RunStore(home)
     store.set_setting("max_concurrent", 2)

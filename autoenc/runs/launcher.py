@@ -30,7 +30,7 @@ _children: list[subprocess.Popen] = []  # kept so finished children are reaped, 
 
 def option_args(model: str, settings: dict) -> list[str]:
     """CLI options for the settings that differ from the model's defaults."""
-    from autoenc.train.task import config_fields, config_to_dict
+    from autoenc.train.task import config_fields, config_to_dict     # torch: not for `runs list`
     cls = get_model(model).task_class().Config
     defaults = config_to_dict(cls())
     args = []
@@ -75,7 +75,7 @@ def _spawn(cmd: list[str], store: RunStore, run_id: str) -> int:
 
 def start_run(store: RunStore, model: str, settings: dict, max_seconds: float | None = None) -> str:
     """Check the settings, record a queued run and start its process; returns the run id."""
-    from autoenc.train.task import config_from_dict, config_to_dict
+    from autoenc.train.task import config_from_dict, config_to_dict  # torch: not for `runs list`
     cfg = config_from_dict(get_model(model).task_class().Config, settings)
     config = config_to_dict(cfg)
     run_id = store.create_run(model, config, total_steps=cfg.steps)
@@ -86,7 +86,7 @@ def start_run(store: RunStore, model: str, settings: dict, max_seconds: float | 
 
 def prepare_resume(store: RunStore, run_id: str, extra_steps: int | None = None) -> dict:
     """Queue a stopped/interrupted run again; returns its config (steps possibly extended)."""
-    from autoenc.runs.checkpoint import read_meta
+    from autoenc.runs.checkpoint import read_meta                    # torch: not for `runs list`
     run = resumable(store, run_id)
     # The file is the truth: a process killed between writing it and recording it in the
     # store leaves the store one checkpoint behind.

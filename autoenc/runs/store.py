@@ -322,6 +322,20 @@ class RunStore:
         last = rows[-1]["seq"] if rows else after_seq
         return [(r["step"], r["name"], r["value"]) for r in rows], last
 
+    def series(self, run_id: str, names, after_seq: int = 0,
+               into: dict[str, tuple[list, list]] | None = None) -> tuple[dict[str, tuple[list, list]], int]:
+        """The rows of the given metric names newer than after_seq, appended to `into` as
+        name -> (steps, values), and the new high-water mark (a live chart's next after_seq)."""
+        rows, seq = self.metrics_since(run_id, after_seq)
+        out = {} if into is None else into
+        wanted = set(names)
+        for step, name, value in rows:
+            if name in wanted and value is not None:
+                xs, ys = out.setdefault(name, ([], []))
+                xs.append(step)
+                ys.append(value)
+        return out, seq
+
     def metric_series(self, run_id: str, name: str) -> tuple[np.ndarray, np.ndarray]:
         rows, _ = self.metrics_since(run_id)
         pts = [(s, v) for s, n, v in rows if n == name]

@@ -15,6 +15,11 @@ from autoenc.train.loop import Outcome, train
 from autoenc.train.task import config_from_dict, config_to_dict
 
 QUEUE_POLL_S = 0.5
+# Torch threads of the dashboard server (app.py). Its model calls (slider moves, samples)
+# run batches of 1-16 small images: one thread is as fast as two on an idle machine, and
+# when a run holds the other core, two OpenMP threads that wait for each other made a slider
+# step 10-20x slower (400+ ms against 25-35 ms).
+SERVER_THREADS = 1
 
 
 def pick_device(name: str) -> torch.device:

@@ -1,41 +1,33 @@
-"""Denoiser: config, Task for the training loop, inference, and the fixed held-out evaluation.
+"""Denoiser: its config and its Task for the training loop.
 
-Traces cross this module's boundary in microvolts (autoenc.data.radio); inside, the network
-sees them through the global [0, 1] map whose A is a buffer of the model, so a model
-rebuilt from a checkpoint denoises physical traces without any other state.
+Traces come from the simulator in microvolts (autoenc.data.radio); the network sees them
+through the global [0, 1] map whose A is a buffer of the model, so a model rebuilt from a
+checkpoint denoises physical traces without any other state (autoenc.inference.denoiser).
 
 Recipe: fresh simulated traces every step (a batch costs ~1 ms to generate, and the
 model never sees a trace twice), batch 32, Adam 2e-3, training SNR 1.5-20, plain MSE.
-On 1 CPU thread the held-out targets (the seed's 69 / 95 / 98 %) are reached after
+On 1 CPU thread the held-out targets (the article's 69 / 95 / 98 %) are reached after
 ~100 / ~200 / ~300 steps (~35 ms each) for galactic / uniform / cosine noise.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from autoenc.data.radio import NOISE_TYPES, RadioSet, from_unit, simulate, to_unit, unit_scale
+from autoenc.data.heldout import RADIO_SEED
+from autoenc.data.radio import NOISE_TYPES, from_unit, simulate, to_unit
 from autoenc.errors import UserError
-from autoenc.metrics.signal import has_signal, peak_accuracy, per_snr_bin, power_spectrum, snr_gain_db
+from autoenc.inference.denoiser import evaluate, example_indices, predict_unit
+from autoenc.metrics.signal import peak_accuracy, snr_gain_db
 from autoenc.models.denoiser import Denoiser
-from autoenc.paths import PRETRAINED_DIR
-from autoenc.train.task import Task, TrainSettings, setting
+from autoenc.train.task import PretrainItem, Task, TrainSettings, setting
+from autoenc.trained import load_checkpoint_or_shipped
 
-# The seed's figures: peak within 2 % of the true one, per noise type.
-SEED_ACCURACY = {"galactic": 0.69, "uniform": 0.95, "cosine": 0.98}
-EVAL_SEED = 424_242          # refused as a training seed, so no training stream repeats it
-HELDOUT_SIZE = 2000
-HELDOUT_SNR = (2.0, 20.0)
 PRETRAIN_STEPS = 3000
-INFERENCE_CHUNK = 1024
-EXAMPLE_SNRS = (3.0, 6.0, 12.0)   # the traces shown live and on the page: hard, middling, easy
 # Purposes of the data streams drawn from (seed, purpose, ...).
 _TRAIN, _VAL, _BATCH = 1, 2, 3
 
@@ -63,8 +55,8 @@ class DenoiserConfig(TrainSettings):
             raise UserError(f"snr_min ({self.snr_min}) must not exceed snr_max ({self.snr_max})")
         if self.kernel % 2 == 0:
             raise UserError(f"kernel must be odd (so the trace keeps its length), not {self.kernel}")
-        if self.seed == EVAL_SEED:
-            raise UserError(f"seed {EVAL_SEED} is reserved for the held-out evaluation set")
+        if self.seed == RADIO_SEED:
+            raise UserError(f"seed {RADIO_SEED} is reserved for the held-out evaluation set")
 
     def data_settings(self) -> dict:
         return {"noise": self.noise, "snr_range": (self.snr_min, self.snr_max),
@@ -74,7 +66,7 @@ class DenoiserConfig(TrainSettings):
 class DenoiserTask(Task):
     name = "denoiser"
     Config = DenoiserConfig
-    chart_metrics = ("loss", "val_loss")
+    chart_metrics = {"loss": "train", "val_loss": "validation"}
 
     def __init__(self, config: DenoiserConfig, device: torch.device):
         super().__init__(config, device)
@@ -158,10 +150,8 @@ class DenoiserTask(Task):
 
     # -- shipped checkpoints and evaluation -------------------------------------------
     @classmethod
-    def pretrain_plan(cls) -> list:
-        from autoenc.train.pretrain import PretrainItem
-        return [PretrainItem(pretrained_file(noise).name, {"noise": noise, "steps": PRETRAIN_STEPS})
-                for noise in NOISE_TYPES]
+    def pretrain_plan(cls) -> list[PretrainItem]:
+        return [PretrainItem(shipped_file(noise), {"noise": noise, "steps": PRETRAIN_STEPS}) for noise in NOISE_TYPES]
 
     @classmethod
     def add_eval_arguments(cls, parser) -> None:
@@ -170,137 +160,10 @@ class DenoiserTask(Task):
 
     @classmethod
     def evaluate_cli(cls, args) -> dict:
-        from autoenc.train.pretrain import load_trained
-        noise = args.noise or "galactic"
-        path = Path(args.checkpoint) if args.checkpoint else pretrained_file(noise)
-        trained = load_trained(path, cls.name)
-        noise = args.noise or trained.config.noise
-        model = trained.modules["denoiser"]
-        return evaluate(model, noise)
+        trained = load_checkpoint_or_shipped(cls.name, args.checkpoint, shipped_file(args.noise or "galactic"))
+        return evaluate(trained.modules["denoiser"], args.noise or trained.config.noise)
 
 
-# -- inference ----------------------------------------------------------------------------
-
-def predict_unit(model: Denoiser, x: torch.Tensor) -> torch.Tensor:
-    """The model on [0, 1]-unit traces (N, 500), in chunks, without gradients."""
-    with torch.no_grad():
-        return torch.cat([model(x[i:i + INFERENCE_CHUNK]) for i in range(0, len(x), INFERENCE_CHUNK)])
-
-
-def denoise(model: Denoiser, noisy: np.ndarray, scale: float | None = None) -> np.ndarray:
-    """Recovered pulses in microvolts for noisy traces (N, 500) or (500,) in microvolts.
-
-    scale: A of the [0, 1] map; default the one the model was trained with.
-    """
-    noisy = np.asarray(noisy, dtype=np.float32)
-    a = float(model.scale) if scale is None else scale
-    x = torch.from_numpy(to_unit(noisy, a).reshape(-1, noisy.shape[-1])).to(model.scale.device)
-    out = predict_unit(model, x).cpu().numpy()
-    return from_unit(out, a).reshape(noisy.shape).astype(np.float32)
-
-
-def pretrained_file(noise: str) -> Path:
-    return PRETRAINED_DIR / f"denoiser-{noise}.safetensors"
-
-
-def load_denoiser(path: str | Path) -> Denoiser:
-    """A model rebuilt from a checkpoint file (its config and weights), ready for denoise()."""
-    from autoenc.train.pretrain import load_trained
-    return load_trained(Path(path), DenoiserTask.name).modules["denoiser"]
-
-
-# -- the fixed held-out evaluation -------------------------------------------------------
-
-@lru_cache(maxsize=len(NOISE_TYPES))
-def heldout_set(noise: str) -> RadioSet:
-    """2000 traces, SNR log-uniform 2-20, no noise-only ones; a fixed seed per noise type."""
-    if noise not in NOISE_TYPES:
-        raise UserError(f"noise must be one of {', '.join(NOISE_TYPES)}, not {noise!r}")
-    data = simulate(HELDOUT_SIZE, noise, HELDOUT_SNR, seed=(EVAL_SEED, NOISE_TYPES.index(noise)))
-    for a in (data.noisy, data.clean, data.snr):
-        a.setflags(write=False)  # shared by every caller through the cache
-    return data
-
-
-def evaluate(model: Denoiser, noise: str) -> dict:
-    data = heldout_set(noise)
-    recovered = denoise(model, data.noisy)
-    return {"peak_accuracy": peak_accuracy(recovered, data.clean),
-            "snr_gain_db": snr_gain_db(data.noisy, recovered, data.clean), "n": len(data)}
-
-
-def evaluate_bins(model: Denoiser, noise: str) -> list[dict]:
-    """Peak accuracy and SNR gain per SNR bin (2-3, 3-6, 6-20) on the held-out set."""
-    data = heldout_set(noise)
-    return per_snr_bin(data.noisy, denoise(model, data.noisy), data.clean, data.snr)
-
-
-def example_indices(data: RadioSet, snrs=EXAMPLE_SNRS) -> tuple[int, ...]:
-    """Traces with a pulse whose SNR is nearest each of snrs (the first traces if none has one)."""
-    with_pulse = np.flatnonzero(has_signal(data.clean))
-    if len(with_pulse) == 0:
-        return tuple(range(min(len(snrs), len(data))))
-    return tuple(int(with_pulse[np.argmin(np.abs(data.snr[with_pulse] - s))]) for s in snrs)
-
-
-def report(model: Denoiser, data: RadioSet, rescale: bool = False) -> dict:
-    """Everything the page shows about a model on a set of traces.
-
-    rescale: map the traces with their own A (for files in other units than the simulator's).
-    Only a few example traces are kept, not the whole set: the page caches this per
-    checkpoint, and Streamlit copies a cached value on every read.
-    """
-    scale = unit_scale(data.noisy) if rescale else None
-    recovered = denoise(model, data.noisy, scale)
-    return {
-        "n": len(data),
-        "examples": [{"noisy": data.noisy[i].copy(), "truth": data.clean[i].copy(), "output": recovered[i],
-                      "snr": float(data.snr[i])} for i in example_indices(data)],
-        "peak_accuracy": peak_accuracy(recovered, data.clean),
-        "snr_gain_db": snr_gain_db(data.noisy, recovered, data.clean),
-        "bins": per_snr_bin(data.noisy, recovered, data.clean, data.snr),
-        "spectrum_noisy": power_spectrum(data.noisy),
-        "spectrum_clean": power_spectrum(data.clean),
-        "spectrum_output": power_spectrum(recovered),
-    }
-
-
-# -- speed figures for `python -m autoenc bench` ----------------------------------------
-
-def seconds_to_accuracy(noise: str, target: float, max_seconds: float = 240.0,
-                        check_every: int = 25) -> float:
-    """Training seconds from scratch (default config) until the held-out peak accuracy
-    reaches target; evaluation time is not counted. inf if not reached in max_seconds."""
-    import time
-    torch.manual_seed(0)
-    task = DenoiserTask(DenoiserConfig(noise=noise), torch.device("cpu"))
-    trained, step = 0.0, 0
-    while trained < max_seconds:
-        t = time.perf_counter()
-        for _ in range(check_every):
-            step += 1
-            task.train_step(step)
-        trained += time.perf_counter() - t
-        if evaluate(task.model, noise)["peak_accuracy"] >= target:
-            return trained
-    return float("inf")
-
-
-def benchmarks() -> Iterator:
-    from autoenc.bench import Record, median_time
-
-    n = 20_000
-    t = median_time(lambda: simulate(n, "galactic", seed=1), repeats=3)
-    yield Record("denoiser.traces_per_s", n / t, "traces/s", target=20_000)
-    for noise in NOISE_TYPES:
-        yield Record(f"denoiser.train_s_to_seed_accuracy.{noise}", seconds_to_accuracy(noise, SEED_ACCURACY[noise]),
-                     "s", target=None if noise == "galactic" else 60.0, higher_is_better=False)
-
-    torch.manual_seed(0)
-    task = DenoiserTask(DenoiserConfig(n_train=2000, n_val=100), torch.device("cpu"))
-    steps = iter(range(1, 10**6))
-    t = median_time(lambda: task.train_step(next(steps)), repeats=21, warmup=3)
-    yield Record("denoiser.train_step_ms", t * 1e3, "ms")
-    data = heldout_set("galactic")
-    t = median_time(lambda: denoise(task.model, data.noisy), repeats=3)
-    yield Record("denoiser.heldout_denoise_s", t, "s", target=2.0, higher_is_better=False)
+def shipped_file(noise: str) -> str:
+    """The shipped checkpoint trained on a noise type."""
+    return f"denoiser-{noise}.safetensors"

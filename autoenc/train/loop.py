@@ -12,6 +12,8 @@ import sys
 import time
 from dataclasses import dataclass
 
+from tqdm import tqdm
+
 from autoenc.runs.checkpoint import read_meta, save_checkpoint
 from autoenc.runs.store import RunStore
 from autoenc.train.task import Task, config_to_dict
@@ -91,7 +93,6 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
     flag.install()
     bar = None
     if progress and sys.stderr.isatty():
-        from tqdm import tqdm
         bar = tqdm(total=total_steps, initial=start_step, desc=f"{task.name} {run_id}", unit="step")
 
     t0 = time.monotonic()

@@ -9,6 +9,7 @@ Docstrings give the formula in LaTeX, so the pages can render the same text.
 """
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 import torch
@@ -208,3 +209,14 @@ def wgan_div_critic_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor, p
     w = wasserstein_estimate(real_scores, fake_scores)
     loss = penalty - w
     return {"loss": loss, "loss_d": loss.detach(), "wasserstein": w.detach(), "gradient_penalty": penalty.detach()}
+
+
+def formulas(functions) -> list[str]:
+    """The LaTeX of these losses, taken from their docstrings ($$...$$, else the first inline
+    $...$), so a page shows the formulas the code cites."""
+    out = []
+    for fn in functions:
+        doc = fn.__doc__ or ""
+        found = re.findall(r"\$\$(.+?)\$\$", doc, flags=re.S) or re.findall(r"\$(.+?)\$", doc)[:1]
+        out += [" ".join(f.split()) for f in found]
+    return out

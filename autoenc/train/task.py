@@ -1,8 +1,9 @@
-"""What every trainable model provides to the one training loop.
+"""What every trainable model provides to the one training loop, the CLI, pretrain and the pages.
 
 A Task owns its data, modules and optimisers and knows how to take one optimisation
 step. The loop (loop.py) knows nothing about models: it calls train_step, validate and
 snapshot, logs what they return, checks for NaN, checkpoints and obeys stop requests.
+Every hook anything else calls is declared on `Task` below, with a default.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from autoenc.errors import UserError
+from autoenc.errors import CheckpointError, UserError
 
 
 def setting(default: Any, help: str, *, choices: tuple | None = None,
@@ -33,6 +34,14 @@ class TrainSettings:
     eval_every: int = setting(100, "steps between validation passes", lo=1)
     checkpoint_every: int = setting(500, "steps between checkpoints", lo=1)
     snapshot_seconds: float = setting(3.0, "seconds between live samples for the page", lo=0.1)
+
+    def check(self) -> None:
+        """Checks across fields (e.g. a range's ends in order); raise UserError."""
+
+
+def setting_meta(cls, name: str) -> dict:
+    """What a config field declares: help, choices, lo, hi (for a widget's bounds)."""
+    return dict(next(f for f in dataclasses.fields(cls) if f.name == name).metadata)
 
 
 def config_fields(cls) -> list[dataclasses.Field]:
@@ -53,9 +62,7 @@ def check_config(cfg) -> None:
                 raise UserError(f"{f.name} must be at least {meta['lo']}, not {v}")
             if meta.get("hi") is not None and v > meta["hi"]:
                 raise UserError(f"{f.name} must be at most {meta['hi']}, not {v}")
-    extra = getattr(cfg, "check", None)
-    if callable(extra):
-        extra()
+    cfg.check()
 
 
 def config_from_dict(cls, values: dict[str, Any]):
@@ -91,16 +98,44 @@ def config_to_dict(cfg) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
 
+@dataclass(frozen=True)
+class PretrainItem:
+    """One shipped checkpoint and how `python -m autoenc pretrain MODEL` makes it."""
+    file: str              # name among the shipped checkpoints (autoenc.paths.shipped_path)
+    settings: dict         # config values that differ from the defaults
+    max_seconds: float | None = None   # per stage
+    # Later stages: the same run resumed with these settings changed, each up to its "steps"
+    # (a total, not a count), as a schedule that no single setting expresses would. A stage
+    # with "from_best": True goes on from the previous stage's best validation instead of its
+    # last step (the kept weights have no optimiser state, so Adam's moments start afresh).
+    then: tuple[dict, ...] = ()
+
+    @property
+    def final_settings(self) -> dict:
+        """The settings the run ends with: what the shipped file's config says."""
+        merged = dict(self.settings)
+        for stage in self.then:
+            merged.update(stage_settings(stage))
+        return merged
+
+
+def stage_settings(stage: dict) -> dict:
+    """A stage's config values: all but how the stage starts (from_best)."""
+    return {k: v for k, v in stage.items() if k != "from_best"}
+
+
 class Task:
     """Base class: subclasses set `name` and `Config` and implement the hooks below."""
 
     name: ClassVar[str] = ""
     Config: ClassVar[type] = TrainSettings
-    # Metric names shown on the page's live chart, in the order given.
-    chart_metrics: ClassVar[tuple[str, ...]] = ("loss",)
+    # The page's live chart: metric name -> legend label, in drawing order.
+    chart_metrics: ClassVar[dict[str, str]] = {"loss": "loss"}
     # (validation metric, lower is better): the loop keeps the weights where it was best
     # over the last third of the run as best.safetensors, which `pretrain` ships. None: the last.
     best_metric: ClassVar[tuple[str, bool] | None] = None
+    # Modules a checkpoint may lack (made before they existed): rebuilt without them.
+    optional_modules: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config, device: torch.device):
         self.config = config
@@ -139,6 +174,25 @@ class Task:
 
     def load_extra_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
         pass
+
+    # -- shipped checkpoints and evaluation (pretrain, the CLI's eval, the pages) -------------
+    @classmethod
+    def pretrain_plan(cls) -> list[PretrainItem]:
+        """The shipped checkpoints and how to make them; none by default."""
+        return []
+
+    @classmethod
+    def shipped_files(cls) -> list[str]:
+        return [item.file for item in cls.pretrain_plan()]
+
+    @classmethod
+    def add_eval_arguments(cls, parser) -> None:
+        """Options of `python -m autoenc eval MODEL` beyond --checkpoint and --json."""
+
+    @classmethod
+    def evaluate_cli(cls, args) -> dict:
+        """Figures of a checkpoint (args.checkpoint, default the shipped one) on a fixed held-out set."""
+        raise UserError(f"{cls.name} has no evaluation yet")
 
     # -- checkpoint state ------------------------------------------------------------
     def state_tensors(self, with_optimizer: bool = True) -> dict[str, torch.Tensor]:
@@ -185,6 +239,5 @@ def load_module(module: nn.Module, tensors: dict[str, torch.Tensor], prefix: str
     try:
         module.load_state_dict(sd)
     except RuntimeError as e:
-        from autoenc.errors import CheckpointError
         first = str(e).splitlines()[0:2]
         raise CheckpointError(f"checkpoint does not fit this architecture: {' '.join(first)}") from None

@@ -1,7 +1,6 @@
-"""Widgets shared by the pages: the run store handle, run controls and the live loss chart.
+"""The run store handle, run controls and the live loss chart, shared by the pages.
 
-Pages stay thin: they lay out widgets and call the library; everything here only reads
-the run store or calls autoenc.runs.launcher.
+Everything here only reads the run store or calls autoenc.runs.launcher.
 """
 from __future__ import annotations
 
@@ -10,6 +9,7 @@ import time
 import plotly.graph_objects as go
 import streamlit as st
 
+from autoenc.data.datasets import RENDERED, active_set
 from autoenc.errors import UserError
 from autoenc.paths import home
 from autoenc.runs import launcher
@@ -19,19 +19,6 @@ POLL_SECONDS = 2.0      # how often a live chart asks the store for new rows
 MAX_POINTS = 400        # per series on screen; older points are merged pairwise beyond 2x this
 STATUS_COLOUR = {"queued": "gray", "running": "green", "stopped": "orange", "finished": "blue",
                  "failed": "red", "interrupted": "violet"}
-
-
-def page_setup(page_file: str) -> None:
-    """Call first in every page script.
-
-    Opened by a deep link on a freshly started server, a page runs under Streamlit's
-    legacy pages/ runner, before app.py's router has ever run (so no wide layout, no
-    titles). Hand over to the router, which then opens the page that was asked for.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-    if PagesManager.uses_pages_directory:
-        st.session_state["_route_to"] = "pages/" + page_file.replace("\\", "/").rsplit("/", 1)[-1]
-        st.switch_page("app.py")
 
 
 @st.cache_resource
@@ -62,9 +49,10 @@ def downsample(xs: list, ys: list) -> tuple[list, list]:
     return xs, ys
 
 
-def live_chart(store: RunStore, run_id: str, names: tuple[str, ...], key: str,
-               title: str = "Loss", log_y: bool = True, labels: dict | None = None) -> None:
-    """A loss chart that polls the store while the run is active, reading only new rows."""
+def live_chart(store: RunStore, run_id: str, names: dict[str, str], key: str,
+               title: str = "Loss", log_y: bool = True) -> None:
+    """A chart of the metrics `names` (name -> legend label: a Task's chart_metrics) that
+    polls the store while the run is active, reading only new rows."""
     state_key = f"_chart_{key}"
     if st.session_state.get(state_key, {}).get("run") != run_id:
         st.session_state[state_key] = {"run": run_id, "seq": 0, "series": {}}
@@ -77,18 +65,13 @@ def live_chart(store: RunStore, run_id: str, names: tuple[str, ...], key: str,
 
     @st.fragment(run_every=POLL_SECONDS if was_active else None)
     def chart():
-        rows, state["seq"] = store.metrics_since(run_id, state["seq"])
-        for step, name, value in rows:
-            if name in names and value is not None:
-                xs, ys = state["series"].setdefault(name, ([], []))
-                xs.append(step)
-                ys.append(value)
+        _, state["seq"] = store.series(run_id, names, state["seq"], into=state["series"])
         for name, (xs, ys) in list(state["series"].items()):
             state["series"][name] = downsample(xs, ys)
         fig = go.Figure()
-        for name in names:
+        for name, label in names.items():
             xs, ys = state["series"].get(name, ([], []))
-            fig.add_scatter(x=xs, y=ys, mode="lines", name=(labels or {}).get(name, name))
+            fig.add_scatter(x=xs, y=ys, mode="lines", name=label)
         fig.update_layout(title=title, height=300, margin=dict(l=10, r=10, t=40, b=10),
                           xaxis_title="step", legend=dict(orientation="h", y=-0.25),
                           yaxis_type="log" if log_y else "linear")
@@ -100,13 +83,28 @@ def live_chart(store: RunStore, run_id: str, names: tuple[str, ...], key: str,
     chart()
 
 
+def run_picker(runs: list[Run], key: str, label: str = "Run shown") -> Run | None:
+    """The run a page shows, picked from `runs` (newest first). A run just started by
+    run_controls with the same key is shown at once; None while there is no run."""
+    by_id = {r.id: r for r in runs}
+    run_key, pending = f"{key}_run", f"_{key}_new_run"
+    if pending in st.session_state:
+        st.session_state[run_key] = st.session_state.pop(pending)
+    if st.session_state.get(run_key) not in by_id:
+        st.session_state.pop(run_key, None)
+    if not runs:
+        return None
+    return by_id[st.selectbox(label, list(by_id), key=run_key)]
+
+
 def run_controls(store: RunStore, run: Run | None, start, key: str) -> None:
-    """Train / Stop / Resume buttons for the run a page shows. `start()` starts a new run."""
+    """Train / Stop / Resume buttons for the run a page shows. `start()` starts a new run and
+    returns its id, which the page's run_picker (same key) then shows."""
     c1, c2, c3 = st.columns(3)
     if c1.button("Train", key=f"{key}_train", type="primary", disabled=bool(run and run.active),
                  help="start a new training run in the background"):
         try:
-            start()
+            st.session_state[f"_{key}_new_run"] = start()
             st.rerun()
         except UserError as e:
             st.error(str(e))
@@ -130,7 +128,6 @@ def run_controls(store: RunStore, run: Run | None, start, key: str) -> None:
 
 def training_data(store: RunStore) -> str:
     """The galaxy set a new run trains on (the Datasets page's active set), said on the page."""
-    from autoenc.data.datasets import RENDERED, active_set
     name = active_set(store)
     what = "rendered galaxies" if name == RENDERED else f"the imported set '{name}'"
     st.caption(f"New runs train on {what}, the active galaxy set (change it on the Datasets page).")

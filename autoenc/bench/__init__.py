@@ -1,7 +1,7 @@
 """python -m autoenc bench: speed figures as records, measured in one run on this machine.
 
-Each model's module contributes a `benchmarks()` generator; records are named with dots
-(`denoiser.traces_per_s`) so `--only PREFIX` can pick a family.
+One module per family here contributes a `benchmarks()` generator; records are named with
+dots (`denoiser.traces_per_s`) so `--only PREFIX` can pick a family.
 """
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import importlib
 import os
 import statistics
 import time
-from dataclasses import asdict, dataclass
-from typing import Callable, Iterator
+from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
@@ -51,51 +51,18 @@ def bench_threads() -> int:
     return max(1, (os.cpu_count() or 1) - 1)
 
 
-def machine_benchmarks() -> Iterator[Record]:
-    """fp32 matmul peak (2048^3) with the benchmarks' threads: the yardstick for model figures."""
-    yield Record("machine.torch_threads", torch.get_num_threads(), "threads")
-    n = 2048
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    t = median_time(lambda: a @ b, repeats=5)
-    yield Record("machine.matmul_gflops", 2 * n**3 / t / 1e9, "GFLOP/s")
-
-
-def store_benchmarks() -> Iterator[Record]:
-    """Run-store write and incremental-read rates (what live charts cost)."""
-    import tempfile
-    from pathlib import Path
-
-    from autoenc.runs.store import RunStore
-    with tempfile.TemporaryDirectory() as tmp:
-        store = RunStore(Path(tmp))
-        run_id = store.create_run("bench", {})
-        rows = [(i, "loss", 1.0 / (i + 1)) for i in range(200)]
-        t = median_time(lambda: store.log_metrics(run_id, rows, step=200), repeats=7)
-        yield Record("runs.metric_rows_written_per_s", len(rows) / t, "rows/s")
-        _, seq = store.metrics_since(run_id)
-        t = median_time(lambda: store.metrics_since(run_id, seq), repeats=21)
-        yield Record("runs.chart_poll_ms", t * 1e3, "ms", target=20.0, higher_is_better=False)
-
-
-# (prefix, "module:function") — imported only when selected
-BENCHMARKS: list[tuple[str, str]] = [
-    ("machine", "autoenc.bench:machine_benchmarks"),
-    ("runs", "autoenc.bench:store_benchmarks"),
-    ("denoiser", "autoenc.train.denoiser:benchmarks"),
-    ("galaxies", "autoenc.train.classifier:benchmarks"),
-    ("vae", "autoenc.train.vae:benchmarks"),
-    ("gan", "autoenc.train.gan:benchmarks"),
-]
+# the families, in the order they run; a family's module is imported only when selected,
+# so `--only machine` does not load every model
+FAMILIES = ("machine", "runs", "denoiser", "galaxies", "vae", "gan")
 
 
 def run_benchmarks(only: str | None = None, echo: bool = False) -> list[Record]:
     records = []
     torch.set_num_threads(bench_threads())  # the same for `--only X` as in a full run
-    for prefix, target in BENCHMARKS:
+    for prefix in FAMILIES:
         if only and not (prefix.startswith(only) or only.startswith(prefix)):
             continue
-        module, fn = target.split(":")
-        for rec in getattr(importlib.import_module(module), fn)():
+        for rec in importlib.import_module(f"autoenc.bench.{prefix}").benchmarks():
             if only and not rec.name.startswith(only):
                 continue
             records.append(rec)

@@ -1,0 +1,107 @@
+"""GANs: steps per second against the reference loops (bench/gan_reference.py), in the
+default precision and held to fp32, and what the live measures cost."""
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import replace
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from autoenc.bench import Record
+from autoenc.bench.gan_reference import reference_loop
+from autoenc.data.galaxy_set import N_CLASSES, GalaxySet
+from autoenc.metrics.judge import EVAL_SAMPLES, Judge, judge_available, load_judge_classifier
+from autoenc.train.classifier import ClassifierConfig, ClassifierTask
+from autoenc.train.gan import TASKS
+from autoenc.train.precision import compute_dtype
+
+# generator steps timed per model and size, after WARMUP_STEPS each: ~3 min in all on one core.
+# The first steps of a fresh net are slower (oneDNN builds its kernels for each shape), and
+# a median of a handful of 0.1 s steps moved by 20 % between runs.
+TIMED_STEPS = {32: {"gan": 20, "acgan": 20, "wgan-gp": 5, "wgan-div": 5},
+               64: {"gan": 6, "acgan": 6, "wgan-gp": 3, "wgan-div": 3}}
+WARMUP_STEPS = 2
+
+
+def fake_galaxies(n: int, size: int, seed: int = 0) -> GalaxySet:
+    """Random images for timing: the step's cost does not depend on what the pixels show."""
+    rng = np.random.default_rng(seed)
+    return GalaxySet(images=rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8),
+                     labels=rng.integers(0, N_CLASSES, n).astype(np.int64))
+
+
+def benchmarks(sizes: tuple[int, ...] = (32, 64)) -> Iterator[Record]:
+    """gan.steps_per_s.<model>.<px>, gan.speedup_vs_reference.<model>.<px> (target 1.5),
+    gan.speedup_fp32_vs_reference.<model>.<px> (the same task held to fp32), gan.bf16 (1 where
+    the default precision "auto" chose bf16 on this CPU) and gan.metrics_overhead.<model>
+    (target 0.10, lower is better).
+
+    Generator steps (each with its n_critic critic steps) at the default settings, batch
+    64, ngf = ndf = 32, with torch's current thread count. The task's steps and the
+    reference's alternate (ABCABC...), so a load that comes and goes hits all alike;
+    each figure is the median over the timed steps, after WARMUP_STEPS warm-up steps each.
+    """
+    cpu = torch.device("cpu")
+    yield Record("gan.bf16", float(compute_dtype("auto", cpu) is not None), "")
+    for px in sizes:
+        data = fake_galaxies(256, px)
+        for kind, cls in TASKS.items():
+            torch.manual_seed(0)
+            cfg = cls.Config(image_size=px)
+            task = cls(cfg, cpu, data=data)
+            task_fp32 = cls(replace(cfg, precision="fp32"), cpu, data=data)
+            ref = reference_loop(kind, cfg, data.images, data.labels)
+            times: dict[str, list[float]] = {"ours": [], "fp32": [], "ref": []}
+            for i in range(WARMUP_STEPS + TIMED_STEPS.get(px, TIMED_STEPS[64])[kind]):
+                for name, step in (("ours", lambda: task.train_step(i + 1)),
+                                   ("fp32", lambda: task_fp32.train_step(i + 1)), ("ref", ref.step)):
+                    t0 = time.perf_counter()
+                    step()
+                    if i >= WARMUP_STEPS:
+                        times[name].append(time.perf_counter() - t0)
+            t = {name: statistics.median(v) for name, v in times.items()}
+            yield Record(f"gan.steps_per_s.{kind}.{px}", 1.0 / t["ours"], "steps/s")
+            yield Record(f"gan.speedup_vs_reference.{kind}.{px}", t["ref"] / t["ours"], "x", target=1.5)
+            yield Record(f"gan.speedup_fp32_vs_reference.{kind}.{px}", t["ref"] / t["fp32"], "x")
+    for kind in TASKS:
+        yield Record(f"gan.metrics_overhead.{kind}", metrics_overhead(kind), "share", target=0.10,
+                     higher_is_better=False)
+
+
+def metrics_overhead(kind: str, image_size: int = 32, timed_steps: int = 3, timed_evals: int = 2) -> float:
+    """(time of a default-length run with validation) / (time without) - 1, at the live size.
+
+    A run of eval_every steps takes minutes, so the parts are timed and added up: the median
+    step, the median validation pass (after the first, which builds the judge) and the one
+    judge build, for cfg.steps steps with cfg.steps // eval_every validations. The shipped
+    classifier if it is there, else an untrained one of the same shape (the same cost).
+    """
+    cpu = torch.device("cpu")
+    cls = TASKS[kind]
+    cfg = cls.Config(image_size=image_size)
+    data = fake_galaxies(max(EVAL_SAMPLES, cfg.batch_size), image_size)
+    torch.manual_seed(0)
+    task = cls(cfg, cpu, data=data)
+    if judge_available():
+        classifier = load_judge_classifier()
+    else:
+        classifier = ClassifierTask.build_modules(ClassifierConfig())["classifier"].eval()
+    steps = []
+    for i in range(1 + timed_steps):
+        t0 = time.perf_counter()
+        task.train_step(i + 1)
+        if i:
+            steps.append(time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    task._judge = Judge(classifier, data, n_real=min(EVAL_SAMPLES, len(data)), data_labels=data.labels)
+    t_build = time.perf_counter() - t0
+    evals = []
+    for _ in range(timed_evals):
+        t0 = time.perf_counter()
+        task.validate(cfg.eval_every)
+        evals.append(time.perf_counter() - t0)
+    n_evals = max(1, cfg.steps // cfg.eval_every)
+    return (t_build + n_evals * statistics.median(evals)) / (cfg.steps * statistics.median(steps))

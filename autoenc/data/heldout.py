@@ -1,0 +1,44 @@
+"""The fixed held-out sets every evaluation reads. Their seeds are refused as training
+seeds, so no training stream draws them. Radio sets are simulated once per process and
+shared (read-only); galaxy sets come from the renderer's disk cache."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from autoenc.data import galaxies
+from autoenc.data.galaxy_set import GalaxySet
+from autoenc.data.radio import NOISE_TYPES, RadioSet, simulate
+from autoenc.errors import UserError
+
+RADIO_SEED = 424_242
+RADIO_SIZE = 2000
+RADIO_SNR = (2.0, 20.0)
+
+
+@lru_cache(maxsize=len(NOISE_TYPES))
+def radio(noise: str) -> RadioSet:
+    """2000 traces, SNR log-uniform 2-20, no noise-only ones; a fixed seed per noise type."""
+    if noise not in NOISE_TYPES:
+        raise UserError(f"noise must be one of {', '.join(NOISE_TYPES)}, not {noise!r}")
+    data = simulate(RADIO_SIZE, noise, RADIO_SNR, seed=(RADIO_SEED, NOISE_TYPES.index(noise)))
+    for a in (data.noisy, data.clean, data.snr):
+        a.setflags(write=False)
+    return data
+
+
+@dataclass(frozen=True)
+class HeldOutGalaxies:
+    """n rendered galaxies from a reserved seed, at whatever size a model works at."""
+    n: int
+    seed: int
+
+    def images(self, size: int) -> GalaxySet:
+        return galaxies.rendered_set(self.n, size, self.seed)      # looked up now: tests stand in for it
+
+
+# The classifier's test set, and the real images the GAN measures compare samples with. Read
+# them as heldout.JUDGE_GALAXIES / heldout.VAE_GALAXIES, so a test can swap in a smaller set.
+JUDGE_GALAXIES = HeldOutGalaxies(n=600, seed=909_090)
+# The VAE's evaluation set (recon error, KL, the page's galaxies to pick from).
+VAE_GALAXIES = HeldOutGalaxies(n=300, seed=900_001)

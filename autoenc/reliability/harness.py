@@ -1,0 +1,52 @@
+"""Everything `python -m autoenc reliability` runs, in a scratch folder, as one JSON object."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from autoenc.reliability import bad_inputs
+from autoenc.reliability.browser import browser_missing
+from autoenc.reliability.faults import kill_trials, server_kill_trial
+from autoenc.reliability.load import LoadReport, load_test
+
+
+def run_reliability(faults: int = 20, sessions: int = 10, seconds: float = 180.0, seed: int = 0,
+                    echo=print) -> dict:
+    with tempfile.TemporaryDirectory(prefix="autoenc-reliability-") as tmp:
+        root = Path(tmp)
+        for sub in ("faults", "server", "bad", "load"):
+            (root / sub).mkdir()
+        no_browser = browser_missing()
+        fault = kill_trials(root / "faults", faults, seed=seed, echo=echo)
+        if sessions and not no_browser:
+            fault.add(server_kill_trial(root / "server", echo=echo))
+        outcomes = bad_inputs.try_all(root / "bad", echo=echo)
+        echo(f"bad inputs: {sum(o.handled for o in outcomes)}/{len(outcomes)} handled")
+        if sessions and no_browser:
+            echo(f"load test skipped: {no_browser}")
+            load = LoadReport(errors=[no_browser])
+        elif sessions:
+            load = load_test(root / "load", sessions, seconds, echo=echo)
+            for e in load.errors:
+                echo(f"load: {e}")
+        else:
+            load = LoadReport()
+    return {
+        "faults_tried": fault.tried,
+        "faults_survived": fault.survived,
+        "bad_inputs_tried": len(outcomes),
+        "bad_inputs_handled": sum(o.handled for o in outcomes),
+        "sessions": load.sessions,
+        "session_errors": load.session_errors,
+        "runs_lost": fault.runs_lost,
+        "checkpoints_corrupt": fault.checkpoints_corrupt,
+        "server_peak_rss_mb": round(load.server_peak_rss_mb, 1),
+        # beyond the contract: what the figures above rest on
+        "load_seconds": load.seconds,
+        "chart_updates_min": load.chart_updates_min,
+        "server_rss_start_mb": round(load.server_rss_start_mb, 1),
+        "server_rss_end_mb": round(load.server_rss_end_mb, 1),
+        "server_rss_growth_kb_per_tick": round(load.rss_growth_kb_per_tick, 2),
+        "chart_ticks": load.ticks,
+        "failures": fault.failures + [f"{o.case}: {o.message}" for o in outcomes if not o.handled] + load.errors,
+    }

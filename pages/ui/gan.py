@@ -1,0 +1,224 @@
+"""The body shared by the four GAN pages (GAN, acGAN, WGAN-GP, WGAN-div).
+
+Each page file calls `gan_page(model)`. Top to bottom: the loss and what to expect, live
+training (losses and the fixed-z grid), 32 samples on demand (acGAN: a chosen class, and
+one row per class from the same z), and mode collapse, measured (gan_measures.py). What
+differs per model comes from its Task (losses, chart, recipe) and its page text
+(pages/text/<page>.md); the numbers come from the library.
+"""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from autoenc.data.galaxy_set import CLASS_NAMES
+from autoenc.errors import CheckpointError, UserError
+from autoenc.inference.gan import class_rows, generate, sampling_generator
+from autoenc.paths import shipped_path
+from autoenc.registry import get_model
+from autoenc.runs import launcher
+from autoenc.runs.checkpoint import read_meta
+from autoenc.runs.store import Run, RunStore
+from autoenc.train.losses import formulas
+from pages.ui.gan_measures import collapse_section
+from pages.ui.images import show_grid, show_image
+from pages.ui.models import best_label, checkpoint_picker, trained_model
+from pages.ui.runs import get_store, live_chart, run_controls, run_picker, training_data
+from pages.ui.text import text
+
+GRID_SECONDS = 3.0          # the live grid: a run writes a new one about every 3 s
+N_SAMPLES, SAMPLE_COLS = 32, 8
+LIVE_GRID_WIDTH = 420
+
+
+def page_name(model: str) -> str:
+    """The page's file stem, which names its text file: wgan-gp -> wgan_gp."""
+    return Path(get_model(model).page).stem
+
+
+def shipped_run(model: str, steps: int) -> str:
+    """'3,000 generator steps', or where pretrain kept the best validation, which step of how many."""
+    try:
+        step = int(read_meta(shipped_path(f"{model}-64.safetensors"))["step"])
+    except (OSError, CheckpointError, KeyError, TypeError, ValueError):
+        step = steps
+    if step == steps:
+        return f"{steps:,} generator steps"
+    return f"the weights at step {step:,} (its best validation) of a {steps:,}-step run"
+
+
+def stage_batches(task_cls) -> list[int]:
+    """The batch sizes the shipped checkpoint's plan trained with, stage by stage, each once."""
+    plan = task_cls.pretrain_plan()[0]
+    batch = plan.settings.get("batch_size", task_cls.Config().batch_size)
+    out = [batch]
+    for stage in plan.then:
+        batch = stage.get("batch_size", batch)
+        if batch != out[-1]:
+            out.append(batch)
+    return out
+
+
+def expectations(model: str, task_cls) -> str:
+    """What a run on this machine and the shipped checkpoint are: the page text's sections,
+    filled from the Task's recipe and the shipped file."""
+    final = task_cls.pretrain_plan()[0].final_settings
+    first, *later = stage_batches(task_cls)
+    batches = f"batch {first}" + (f", then {later[-1]} in its last stage" if later else "")
+    default = task_cls.Config()
+    decay = default.ema_decay
+    sampling = (text("gans", "Samples from a moving average", decay=f"{decay:g}", window=f"{round(1 / (1 - decay)):,}")
+                if decay > 0 else text("gans", "Samples from the generator"))
+    averaged = (f", drawn by a moving average of its generator (decay {final['ema_decay']:g})"
+                if final.get("ema_decay") else "")
+    shipped = text("gans", "The shipped checkpoint", run=shipped_run(model, final["steps"]), batches=batches,
+                   averaged=averaged, model=model, duration=task_cls.recipe.duration)
+    return " ".join([text(page_name(model), "What to expect"), text("gans", "Precision"), sampling, shipped])
+
+
+def setting_values(cfg) -> dict[str, str]:
+    """A config's values as its page text writes them: 2e-4, 10, on / off."""
+    return {k: ("on" if v else "off") if isinstance(v, bool) else f"{v:g}" if isinstance(v, float) else str(v)
+            for k, v in vars(cfg).items()}
+
+
+def gan_page(model: str) -> None:
+    spec = get_model(model)
+    task_cls = spec.task_class()
+    cfg = task_cls.Config()
+    page = page_name(model)
+    st.title(spec.title)
+    st.markdown(text(page, z_dim=cfg.z_dim))
+
+    st.subheader("The loss")
+    for formula in formulas(task_cls.loss_functions):
+        st.latex(formula)
+    st.markdown(text(page, "The loss", **setting_values(cfg)))
+    st.info(expectations(model, task_cls), icon=":material/timer:")
+
+    store = get_store()
+    if store is None:
+        st.stop()
+    shown = training_section(store, model, task_cls)
+    source = samples_section(store, model, shown)
+    collapse_section(store, model, shown, source)
+
+
+def training_section(store: RunStore, model: str, task_cls) -> Run | None:
+    st.subheader("Train it live")
+    cfg = task_cls.Config()
+    c = st.columns(5)
+    size = c[0].selectbox("Image size (px)", (32, 64), key=f"{model}_size",
+                          help="32 px trains about 4 times faster; the shipped checkpoints are 64 px")
+    steps = c[1].number_input("Steps", value=cfg.steps, step=100, key=f"{model}_steps",
+                              help="generator steps; training stops at the time limit if that comes first")
+    limit = c[2].number_input("Time limit (s)", min_value=5, max_value=24 * 3600, value=300, step=30,
+                              key=f"{model}_limit")
+    n_images = c[3].number_input("Training images", value=cfg.n_images, step=500, key=f"{model}_n_images",
+                                 help="rendered once per size and cached on disk")
+    seed = c[4].number_input("Seed", value=0, step=1, key=f"{model}_seed")
+    shown = run_picker(store.list(model=model), key=model)
+    data = training_data(store)
+
+    def start() -> str:
+        settings = {"image_size": int(size), "steps": int(steps), "n_images": int(n_images), "seed": int(seed),
+                    "data": data}
+        return launcher.start_run(store, model, settings, max_seconds=float(limit))
+
+    run_controls(store, shown, start, key=model)
+    if shown is None:
+        st.info(f"No {get_model(model).title} run yet: press **Train**. The samples below come from the "
+                "shipped checkpoint when it is there.", icon=":material/play_circle:")
+        return None
+    left, right = st.columns([3, 2])
+    with left:
+        title = "Losses" + (" and the Wasserstein estimate" if "wasserstein" in task_cls.chart_metrics else "")
+        live_chart(store, shown.id, task_cls.chart_metrics, key=f"{model}_loss", title=title, log_y=False)
+    with right:
+        live_grid(store, shown, task_cls)
+    return shown
+
+
+def live_grid(store: RunStore, run: Run, task_cls) -> None:
+    """The run's latest grid from its fixed z; polls only while the run is active."""
+    rows, cols = task_cls.grid_shape
+    rows_note = ("one row per class, the same z down each column" if task_cls.n_classes
+                 else f"the same {rows * cols} z all along")
+
+    @st.fragment(run_every=GRID_SECONDS if run.active else None)
+    def grid():
+        latest = store.latest_sample(run.id, "grid")
+        if latest is None:
+            st.caption("The first samples appear a few seconds after the run starts training.")
+            return
+        step, image = latest
+        show_image(image, f"Step {step:,}: {rows_note}", width=LIVE_GRID_WIDTH)
+    grid()
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def sample_images(path: str, mtime: float, model: str, seed: int, label: int | None) -> np.ndarray:
+    g = sampling_generator(trained_model(Path(path), model).modules)
+    return generate(g, N_SAMPLES, seed, labels=label)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def class_row_images(path: str, mtime: float, model: str, seed: int) -> np.ndarray:
+    g = sampling_generator(trained_model(Path(path), model).modules)
+    return class_rows(g, SAMPLE_COLS, seed)
+
+
+def samples_section(store: RunStore, model: str, shown: Run | None) -> Path | None:
+    """32 samples from the shipped checkpoint or the shown run's; returns the file drawn from."""
+    st.subheader(f"{N_SAMPLES} random samples")
+    shipped = shipped_path(f"{model}-64.safetensors")
+    picked = checkpoint_picker(store, shown, {"shipped 64 px checkpoint": shipped}, key=f"{model}_source",
+                               label="Draw from")
+    if picked is None:
+        st.info(f"No checkpoint to draw from yet: the shipped `{shipped.name}` is not there (make it with "
+                f"`python -m autoenc pretrain {model}`), and no run shown here has saved one. A run saves "
+                "a checkpoint when it stops and every few hundred steps.", icon=":material/info:")
+        return None
+    name, path = picked
+    c1, c2 = st.columns([1, 1], vertical_alignment="bottom")
+    seed_key = f"{model}_sample_seed"
+    seed = c1.number_input("Sample seed", value=0, step=1, key=seed_key)
+
+    def new_seed():
+        st.session_state[seed_key] = random.randrange(10_000)
+    c2.button("New samples", icon=":material/casino:", key=f"{model}_new_samples", on_click=new_seed)
+
+    mtime = path.stat().st_mtime
+    if shown is not None and path == store.best_checkpoint_path(shown.id):
+        st.caption(f"The weights where the run measured its {best_label(path)}, among its "
+                   "validations in the last third of its steps.")
+    try:
+        trained = trained_model(path, model)
+    except UserError as e:
+        st.error(str(e))
+        return None
+    step = trained.meta.get("step")
+    about = f"{trained.config.image_size} px" + (f", step {step:,}" if step else "")
+    if int(seed) < 0:
+        st.error(f"the sample seed must be 0 or more, not {int(seed)}")
+        return None
+    if trained.modules["generator"].n_classes:
+        label = st.radio("Class", list(range(len(CLASS_NAMES))), format_func=lambda i: CLASS_NAMES[i],
+                         horizontal=True, key=f"{model}_class")
+        left, right = st.columns(2)
+        with left:
+            st.markdown(f"**{CLASS_NAMES[label]}**, {N_SAMPLES} samples")
+            show_grid(sample_images(str(path), mtime, model, int(seed), int(label)), SAMPLE_COLS,
+                      f"{name} ({about}), seed {int(seed)}")
+        with right:
+            st.markdown("**One row per class, the same z in each column**")
+            show_grid(class_row_images(str(path), mtime, model, int(seed)), SAMPLE_COLS,
+                      " · ".join(f"row {i + 1}: {c}" for i, c in enumerate(CLASS_NAMES)))
+        st.caption(text(page_name(model), "Samples by class"))
+    else:
+        show_grid(sample_images(str(path), mtime, model, int(seed), None), SAMPLE_COLS,
+                  f"{name} ({about}), seed {int(seed)}")
+    return path

@@ -1,0 +1,131 @@
+"""Mode collapse, measured: a GAN page's class histogram, coverage, precision and KID, from
+the run's logged validations and, on demand, from the model it samples."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from autoenc.data.galaxy_set import CLASS_NAMES
+from autoenc.data import heldout
+from autoenc.errors import UserError
+from autoenc.inference.gan import sampling_generator
+from autoenc.metrics import judge as J
+from autoenc.paths import shipped_path
+from autoenc.runs.store import Run, RunStore
+from pages.ui.models import trained_model
+from pages.ui.text import text
+
+EVAL_SECONDS = 10.0         # measures are logged every eval_every steps: minutes apart
+MEASURE_N = 512             # samples the "measure" button judges (about 5-10 s on 2 cores)
+CLASS_COLOURS = ("#1c7ed6", "#e8590c")
+CURVE_LABELS = {"coverage": "coverage", "precision": "precision", "recall": "recall",
+                "class_accuracy": "class accuracy", "kid": "KID"}
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def heldout_judge(mtime: float, image_size: int) -> J.Judge:
+    return J.heldout_judge(J.load_judge_classifier(), image_size)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def measure_model(path: str, mtime: float, model: str, seed: int) -> dict:
+    g = sampling_generator(trained_model(Path(path), model).modules)
+    judge = heldout_judge(shipped_path(J.JUDGE_FILE).stat().st_mtime, g.image_size)
+    return J.evaluate_generator(g, MEASURE_N, seed, judge=judge)
+
+
+def classifier_missing() -> bool:
+    if J.judge_available():
+        return False
+    st.info(f"The galaxy classifier that judges the samples (`checkpoints/{J.JUDGE_FILE}`) is not "
+            "there yet, so nothing is measured: make it with `python -m autoenc pretrain classifier`. "
+            "Training works without it.", icon=":material/info:")
+    return True
+
+
+def collapse_section(store: RunStore, model: str, shown: Run | None, source: Path | None) -> None:
+    st.subheader("Mode collapse, measured")
+    st.markdown(text("gans", "Mode collapse, measured"))
+    if classifier_missing():
+        return
+    if shown is not None:
+        run_measures(store, shown, model)
+    if source is not None:
+        mtime = source.stat().st_mtime
+        if st.button(f"Measure the sampled model ({MEASURE_N} samples)", icon=":material/analytics:",
+                     key=f"{model}_measure"):
+            st.session_state[f"{model}_measured"] = (str(source), mtime)
+        if st.session_state.get(f"{model}_measured") == (str(source), mtime):
+            try:
+                with st.spinner("Generating and judging samples…"):
+                    m = measure_model(str(source), mtime, model, 0)
+            except UserError as e:
+                st.error(str(e))
+                return
+            st.markdown(f"**The sampled model**: {m['n']} samples against the classifier's "
+                        f"{heldout.JUDGE_GALAXIES.n} held-out renders")
+            measures_view(m, f"{MEASURE_N} samples", key=f"{model}_measured")
+
+
+def run_measures(store: RunStore, run: Run, model: str) -> None:
+    """The run's logged evaluations: the latest histogram, and coverage / KID over training."""
+    @st.fragment(run_every=EVAL_SECONDS if run.active else None)
+    def view():
+        series, _ = store.series(run.id, J.EVAL_METRICS)
+        if "coverage" not in series:
+            every = run.config.get("eval_every", "?")
+            st.caption(f"Run {run.id} has no evaluation yet: it measures {J.EVAL_SAMPLES} samples every "
+                       f"{every} steps.")
+            return
+        latest = {name: ys[-1] for name, (xs, ys) in series.items()}
+        step = series["coverage"][0][-1]
+        st.markdown(f"**Run {run.id}**, latest evaluation at step {step:,} ({J.EVAL_SAMPLES} samples from a "
+                    "fixed z against the training images)")
+        measures_view(J.metrics_to_measures(latest), f"step {step:,}", key=f"{model}_run", series=series)
+    view()
+
+
+def measures_view(m: dict, label: str, key: str, series: dict | None = None) -> None:
+    """Histogram beside the data's, the numbers, a verdict, and curves over training if given."""
+    left, right = st.columns(2)
+    fig = go.Figure()
+    fig.add_bar(x=list(CLASS_NAMES), y=m["class_histogram"], name=f"generated ({label})",
+                marker_color=CLASS_COLOURS[1])
+    fig.add_bar(x=list(CLASS_NAMES), y=m["data_class_histogram"], name="data", marker_color=CLASS_COLOURS[0])
+    fig.update_layout(title="Class histogram", barmode="group", height=300, yaxis_title="share",
+                      yaxis_range=[0, 1], margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2))
+    left.plotly_chart(fig, width="stretch", key=f"{key}_hist")
+    with right:
+        cols = st.columns(3)
+        cols[0].metric("Coverage", f"{m['coverage']:.2f}", help="higher is better; collapse pulls it down")
+        cols[1].metric("Precision", f"{m['precision']:.2f}" if "precision" in m else "-")
+        cols[2].metric("KID", f"{m['kid']:.3f}", help="lower is better; 0 when the feature sets match")
+        cols = st.columns(3)
+        cols[0].metric("TV distance", f"{m['tv_distance']:.2f}", help="between the two class histograms, 0 to 1")
+        if "class_accuracy" in m:
+            cols[1].metric("Class accuracy", f"{m['class_accuracy']:.0%}",
+                           help="share of samples the classifier puts in the class asked for")
+        signs = J.collapse_signs(m)
+        if signs:
+            st.warning("Signs of mode collapse: " + "; ".join(signs) + ".", icon=":material/warning:")
+        else:
+            st.success(f"No sign of mode collapse (TV distance ≤ {J.COLLAPSE_TV}, coverage ≥ "
+                       f"{J.COLLAPSE_COVERAGE}).", icon=":material/check_circle:")
+    if series:
+        curve_names = [n for n in ("coverage", "precision", "class_accuracy") if n in series]
+        curves = go.Figure()
+        for name in curve_names:
+            curves.add_scatter(x=series[name][0], y=series[name][1], mode="lines+markers", name=CURVE_LABELS[name])
+        shown = [CURVE_LABELS[n] for n in curve_names]
+        curves.update_layout(title=(", ".join(shown[:-1]) + " and " + shown[-1]).capitalize() + " over training",
+                             height=280, xaxis_title="step", yaxis_range=[0, 1.05],
+                             margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.3))
+        kid_fig = go.Figure()
+        kid_fig.add_scatter(x=series["kid"][0], y=series["kid"][1], mode="lines+markers", name="KID")
+        kid_fig.update_layout(title="KID over training (lower is better)", height=280, xaxis_title="step",
+                              margin=dict(l=10, r=10, t=40, b=10))
+        c1, c2 = st.columns(2)
+        c1.plotly_chart(curves, width="stretch", key=f"{key}_coverage")
+        c2.plotly_chart(kid_fig, width="stretch", key=f"{key}_kid")

@@ -1,0 +1,58 @@
+"""The trained model a page explores: the shipped checkpoint or a run's, picked in one widget,
+and rebuilt from its file once per version of the file."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from autoenc.errors import CheckpointError
+from autoenc.runs.checkpoint import read_meta
+from autoenc.runs.store import Run, RunStore
+from autoenc.trained import Trained, load_trained
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _trained(path: str, mtime: float, model: str) -> Trained:
+    return load_trained(Path(path), model)
+
+
+def trained_model(path: Path, model: str) -> Trained:
+    """The model in a checkpoint file, cached by the file's mtime (a run's newer checkpoint
+    is read again). Shared by every session: read it, never change it."""
+    return _trained(str(path), path.stat().st_mtime, model)
+
+
+def best_label(path: Path) -> str:
+    """'best class-mix TV 0.041 (step 2,450)' from a kept-best checkpoint's header."""
+    try:
+        meta = read_meta(path)
+        sel = meta["selected_by"]
+        name = {"tv_distance": "class-mix TV", "class_accuracy": "class accuracy"}.get(sel["metric"], sel["metric"])
+        return f"best {name} {sel['value']:.3f} (step {meta['step']:,})"
+    except (CheckpointError, KeyError, TypeError, ValueError):
+        return "best"
+
+
+def checkpoint_choices(store: RunStore, run: Run | None, shipped: dict[str, Path]) -> dict[str, Path]:
+    """label -> file: the shipped checkpoints that exist, then the run's last and best ones."""
+    choices = {label: path for label, path in shipped.items() if path.exists()}
+    if run is not None and run.checkpoint_step and store.checkpoint_path(run.id).exists():
+        choices[f"run {run.id} (step {run.checkpoint_step:,})"] = store.checkpoint_path(run.id)
+    if run is not None and store.best_checkpoint_path(run.id).exists():
+        best = store.best_checkpoint_path(run.id)
+        choices[f"run {run.id}, {best_label(best)}"] = best
+    return choices
+
+
+def checkpoint_picker(store: RunStore, run: Run | None, shipped: dict[str, Path], key: str,
+                      label: str = "Model shown") -> tuple[str, Path] | None:
+    """A radio of checkpoint_choices (the shipped model first, and chosen until the user picks
+    another); returns (label, path), or None when there is no checkpoint at all."""
+    choices = checkpoint_choices(store, run, shipped)
+    if not choices:
+        return None
+    if st.session_state.get(key) not in choices:
+        st.session_state.pop(key, None)
+    name = st.radio(label, list(choices), horizontal=True, key=key)
+    return name, choices[name]

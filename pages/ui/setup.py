@@ -1,0 +1,21 @@
+"""What every page calls first."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+
+
+def page_setup(page_file: str) -> None:
+    """Hand a deep link on a freshly started server over to the router (app.py).
+
+    Until app.py's st.navigation has run once in the server's process, Streamlit runs a page
+    opened by its URL under its legacy pages/ runner (no wide layout, no titles, every
+    pages/*.py file in the navigation). Its flag for that, PagesManager.uses_pages_directory,
+    is not public API: tests/test_browser_shell.py opens a deep link on a fresh server and
+    fails if this hand-over stops working.
+    """
+    if PagesManager.uses_pages_directory:
+        st.session_state["_route_to"] = "pages/" + Path(page_file).name
+        st.switch_page("app.py")

@@ -61,3 +61,14 @@ def test_runs_page_marks_dead_process_interrupted(home):
     assert not at.exception
     assert dict(zip(at.dataframe[0].value["run"], at.dataframe[0].value["status"])) == {"dead": "interrupted"}
     assert any("Resume continues from step 5" in w.value for w in at.warning)
+
+
+def test_a_missing_page_file_stops_the_app_with_its_name(home, monkeypatch):
+    from autoenc import registry
+    spec = registry.ModelSpec("lost", "Lost", "a model whose page file is gone", "autoenc.train.gan:GANTask",
+                              "pages/lost.py")
+    monkeypatch.setitem(registry.MODELS, "lost", spec)
+    at = AppTest.from_file("../app.py", default_timeout=30).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["Page file(s) missing: pages/lost.py. Restore them, or remove their "
+                                           "entry from autoenc/registry.py."]

@@ -2,8 +2,23 @@
 and the Streamlit server while runs train; nothing is lost or half-written."""
 import pytest
 
-from autoenc.reliability.faults import FAULT_MODELS, kill_trials, server_kill_trial
+from autoenc.reliability.faults import FAULT_MODELS, kill_trials, resume_problems, server_kill_trial
+from autoenc.runs.store import RunStore
 from tests.browser import require_browser
+
+
+def test_the_resume_check_reads_every_metric_a_model_logs(tmp_path):
+    """A GAN logs loss_d and loss_g, never loss: a check of `loss` alone would pass on anything."""
+    store = RunStore(tmp_path)
+    good = store.create_run("wgan-gp", {}, total_steps=10)
+    store.log_metrics(good, [(s, name, 1.0) for s in (1, 2, 3) for name in ("loss_d", "loss_g", "wasserstein")])
+    assert resume_problems(store, good, "wgan-gp") == []
+    twice = store.create_run("wgan-gp", {}, total_steps=10)      # resumed without truncating its curves
+    store.log_metrics(twice, [(s, "loss_g", 1.0) for s in (1, 2, 3, 2, 3)] + [(1, "loss_d", 1.0)])
+    assert resume_problems(store, twice, "wgan-gp") == ["the loss_g curve has repeated or unordered steps after resume"]
+    nothing = store.create_run("gan", {}, total_steps=10)
+    store.log_metrics(nothing, [(1, "loss", 1.0)])
+    assert resume_problems(store, nothing, "gan") == ["no loss_g was logged, so the resume cannot be checked"]
 
 
 @pytest.mark.slow

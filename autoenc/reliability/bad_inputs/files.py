@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-CLASS_DIRS = ("barred spiral", "elliptical", "spiral")
+from autoenc.data.galaxy_set import CLASS_NAMES
+
+CLASS_DIRS = CLASS_NAMES            # a zip of class folders names them as we do
 PAYLOAD_MARK = "pickle_payload_ran"
 
 
@@ -40,7 +42,7 @@ def npz_bytes(**arrays) -> bytes:
 
 def good_npz(**override) -> bytes:
     arrays = {"images": np.zeros((3, 20, 20, 3), np.uint8), "labels": np.array([0, 1, 2]),
-              "class_names": np.array(["barred spiral", "elliptical", "spiral"])}
+              "class_names": np.array(CLASS_NAMES)}
     arrays.update(override)
     return npz_bytes(**{k: v for k, v in arrays.items() if v is not None})
 

@@ -16,31 +16,54 @@ torch.set_num_threads(SERVER_THREADS)
 st.set_page_config(page_title="autoenc: autoencoders and GANs, live", page_icon=":material/auto_awesome:", layout="wide")
 
 
+# A lesson's order: the autoencoders first, then the GANs from the basic one to the Wasserstein
+# ones, then the data they all learn from.
+LESSON = ("denoiser", "vae", "gan", "acgan", "wgan-gp", "wgan-div")
+CARDS_PER_ROW = 2
+
+
 def home() -> None:
     st.title("autoenc")
     st.markdown(text("home"))
     store = get_store()
     runs = store.list() if store else []
-    active = [r for r in runs if r.active]
-    cols = st.columns(3)
-    for i, spec in enumerate(MODELS.values()):
-        with cols[i % 3].container(border=True):
-            st.subheader(spec.title)
-            st.write(spec.summary)
-            files = spec.task_class().shipped_files()
-            if files:
-                shipped = [f for f in files if shipped_path(f).exists()]
-                ok = len(shipped) == len(files)
-                st.caption((":material/check_circle: " if ok else ":material/warning: ")
-                           + f"pretrained checkpoints: {len(shipped)} of {len(files)}")
-            mine = [r for r in active if r.model == spec.name]
-            st.caption("; ".join(f"{r.id}: {status_label(r)}" for r in mine) or "no run in progress")
-            if spec.page:
-                st.page_link(spec.page, label=f"Open {spec.title}", icon=":material/arrow_forward:")
+    st.subheader("Where to start")
+    st.markdown(text("home", "Where to start"))
+    for i, name in enumerate(LESSON, start=1):
+        st.page_link(MODELS[name].page, label=f"{i}. {MODELS[name].title}", icon=":material/arrow_forward:")
+    st.page_link("pages/datasets.py", label=f"{len(LESSON) + 1}. Datasets: the radio traces and galaxy images",
+                 icon=":material/dataset:")
+    st.subheader("The models")
+    specs = list(MODELS.values())
+    for row in range(0, len(specs), CARDS_PER_ROW):
+        for col, spec in zip(st.columns(CARDS_PER_ROW, border=True), specs[row:row + CARDS_PER_ROW]):
+            with col:
+                card(spec, [r for r in runs if r.active and r.model == spec.name])
+    training = sum(r.status == "running" for r in runs)
+    queued = sum(r.status == "queued" for r in runs)
     st.divider()
-    c1, c2 = st.columns(2)
-    c1.page_link("pages/runs.py", label=f"Runs: {len(active)} in progress, {len(runs)} in all", icon=":material/list:")
-    c2.page_link("pages/datasets.py", label="Datasets: radio traces and galaxy images", icon=":material/dataset:")
+    st.page_link("pages/runs.py", label=f"Runs: {training} training, {queued} queued, {len(runs)} in all",
+                 icon=":material/list:")
+
+
+def card(spec, active) -> None:
+    """A model: what it is, its shipped checkpoints, its runs in progress, where it is shown."""
+    st.markdown(f"#### {spec.title}")
+    st.write(spec.summary)
+    files = spec.task_class().shipped_files()
+    if files:
+        shipped = [f for f in files if shipped_path(f).exists()]
+        ok = len(shipped) == len(files)
+        st.caption((":material/check_circle: " if ok else ":material/warning: ")
+                   + f"pretrained checkpoints: {len(shipped)} of {len(files)}")
+    st.caption("; ".join(f"{r.id}: {status_label(r)}" for r in active) or "no run in progress")
+    if spec.page:
+        st.page_link(spec.page, label=f"Open {spec.title}", icon=":material/arrow_forward:")
+    else:
+        users = [m for m in MODELS.values() if spec.name in m.task_class().uses]
+        st.caption("It has no page of its own; it is used on " + ", ".join(m.title for m in users) + ":")
+        for m in users:
+            st.page_link(m.page, label=m.title, icon=":material/arrow_forward:")
 
 
 def build_navigation():

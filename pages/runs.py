@@ -1,20 +1,23 @@
-"""Runs: every training run, live, with stop / resume / delete and the error of a failed run."""
+"""Runs: every training run, live, with stop / resume / train more / delete and the error of a failed run."""
 import pandas as pd
 import streamlit as st
 
-from autoenc.errors import UserError
 from autoenc.registry import MODELS
 from autoenc.runs import launcher
-from pages.ui.runs import POLL_SECONDS, elapsed, get_store
+from autoenc.runs.store import Run
+from pages.ui.runs import POLL_SECONDS, elapsed, get_store, run_actions
 from pages.ui.setup import page_setup
+from pages.ui.text import text
+
+# The settings that tell runs of a model apart in the table, where the model has them.
+KEY_SETTINGS = {"noise": "noise", "image_size": "px", "arch": "arch", "data": "data"}
 
 page_setup(__file__)
 st.title("Runs")
 store = get_store()
 if store is None:
     st.stop()
-st.caption(f"Run store: `{store.path}` · each run is a `python -m autoenc train` process; "
-           "they keep training when you leave this page.")
+st.caption(text("runs", path=store.path))
 
 limit = st.number_input("Runs that may train at once (the rest wait in the queue)", 1, 8,
                         value=store.max_concurrent(), key="max_concurrent")
@@ -22,6 +25,16 @@ if limit != store.max_concurrent():
     store.set_setting("max_concurrent", int(limit))
 
 any_active = any(r.active for r in store.list())
+
+
+def key_settings(run: Run) -> str:
+    """'noise uniform · 32 px': what sets this run apart from the model's other runs."""
+    parts = []
+    for name, label in KEY_SETTINGS.items():
+        if name in run.config:
+            v = run.config[name]
+            parts.append(f"{v} {label}" if label == "px" else f"{label} {v}")
+    return " · ".join(parts)
 
 
 @st.fragment(run_every=POLL_SECONDS if any_active else None)
@@ -34,10 +47,12 @@ def run_table():
     table = pd.DataFrame([{
         "run": r.id,
         "model": MODELS[r.model].title if r.model in MODELS else r.model,
+        "settings": key_settings(r),
         "status": r.status,
         "step": r.step,
         "progress": r.step / r.total_steps if r.total_steps else 0.0,
         "time": elapsed(r),
+        "why it ended": r.ended_because,
         "checkpoint": r.checkpoint_step,
         "error": (r.error or "").splitlines()[0] if r.error else "",
     } for r in runs])
@@ -56,17 +71,8 @@ if runs:
     st.subheader("Run details")
     chosen = st.selectbox("Run", [r.id for r in runs], key="run_choice")
     run = next(r for r in runs if r.id == chosen)
-    c1, c2, c3 = st.columns(3)
-    if c1.button("Stop", disabled=not run.active, width="stretch"):
-        launcher.stop_run(store, run.id, wait_s=5)
-        st.rerun()
-    if c2.button("Resume", disabled=run.active or not run.checkpoint_step, width="stretch"):
-        try:
-            launcher.resume_run(store, run.id)
-            st.rerun()
-        except UserError as e:
-            st.error(str(e))
-    if c3.button("Delete", disabled=False, width="stretch", type="secondary"):
+    run_actions(store, run, key="runs")
+    if st.button("Delete", type="secondary", key="runs_delete"):
         st.session_state["confirm_delete"] = run.id
     if st.session_state.get("confirm_delete") == run.id:
         st.warning(f"Delete run {run.id}, its metrics and its checkpoints?")
@@ -75,11 +81,9 @@ if runs:
             st.session_state.pop("confirm_delete")
             st.rerun()
     if run.status == "failed" and run.error:
-        st.error(run.error)
-    elif run.status == "interrupted":
-        st.warning(f"{run.error} Resume continues from step {run.checkpoint_step or 0}.")
-    st.code(" ".join(["python -m autoenc train", run.model, *launcher.option_args(run.model, run.config)]),
-            language="bash")
+        st.code(run.error)
+    st.caption("The command that trains such a run:")
+    st.code(launcher.user_command(run.model, run.config, run.max_seconds), language="bash")
     with st.expander("Settings"):
         st.json(run.config)
     tail = launcher.log_tail(store, run.id)

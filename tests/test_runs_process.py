@@ -70,7 +70,7 @@ def test_second_run_waits_in_the_queue_then_runs(home):
     assert store.get(b).status == "queued" and store.get(a).status == "running"
     wait_until(lambda: store.get(b).status == "finished", timeout=120)
     ra, rb = store.get(a), store.get(b)
-    assert ra.status == "finished" and "time limit" in ra.note
+    assert ra.status == "stopped" and ra.end_reason == "time_limit" and ra.can_continue   # it can go on
     assert rb.started >= ra.ended - 1.0, "b started only after a ended"
 
 

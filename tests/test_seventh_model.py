@@ -40,7 +40,7 @@ def test_the_seventh_model_trains_evaluates_and_shows(tiny, capsys):
 
     home = AppTest.from_file("../app.py", default_timeout=30).run()
     assert not home.exception
-    assert "Tiny autoencoder" in [s.value for s in home.subheader]
+    assert "#### Tiny autoencoder" in [m.value for m in home.markdown]
     assert "Open Tiny autoencoder" in [link.proto.label for link in home.get("page_link")]
 
     page = AppTest.from_file("seventh/page.py", default_timeout=30).run()

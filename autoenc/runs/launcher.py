@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -25,7 +26,24 @@ from autoenc.runs.store import Run, RunStore, pid_alive
 # 2 cores saw charts update 0-3 times in 3 minutes with runs at normal priority).
 RUN_NICENESS = 10
 
-_children: list[subprocess.Popen] = []  # kept so finished children are reaped, not zombies
+REAP_SECONDS = 2.0
+# The runs this process started. A thread waits for the ones that ended, however they were
+# stopped (the page, the CLI, a signal), so none stays a zombie under the dashboard.
+_children: list[subprocess.Popen] = []
+_reaper: threading.Thread | None = None
+_lock = threading.Lock()
+
+
+def reap() -> None:
+    """Collect the exit status of every child that ended."""
+    with _lock:
+        _children[:] = [p for p in _children if p.poll() is None]
+
+
+def _reap_forever() -> None:
+    while True:
+        time.sleep(REAP_SECONDS)
+        reap()
 
 
 def option_args(model: str, settings: dict) -> list[str]:
@@ -47,6 +65,12 @@ def option_args(model: str, settings: dict) -> list[str]:
     return args
 
 
+def user_command(model: str, settings: dict, max_seconds: float | None = None) -> str:
+    """The command that trains such a run, as a user would type it."""
+    limit = ["--max-seconds", f"{max_seconds:g}"] if max_seconds else []
+    return " ".join(["python -m autoenc train", model, *option_args(model, settings), *limit])
+
+
 def train_command(model: str, settings: dict, home: Path, run_id: str,
                   max_seconds: float | None = None, resume: bool = False) -> list[str]:
     cmd = [sys.executable, "-m", "autoenc", "train", model, *option_args(model, settings),
@@ -59,16 +83,19 @@ def train_command(model: str, settings: dict, home: Path, run_id: str,
 
 
 def _spawn(cmd: list[str], store: RunStore, run_id: str) -> int:
-    for p in list(_children):
-        if p.poll() is not None:
-            _children.remove(p)
+    global _reaper
+    reap()
     log_path = store.run_dir(run_id) / "log.txt"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    _children.append(proc)
+    with _lock:
+        _children.append(proc)
+        if _reaper is None:
+            _reaper = threading.Thread(target=_reap_forever, name="autoenc-reaper", daemon=True)
+            _reaper.start()
     store.update(run_id, pid=proc.pid, heartbeat=time.time())
     return proc.pid
 
@@ -79,15 +106,17 @@ def start_run(store: RunStore, model: str, settings: dict, max_seconds: float | 
     cfg = config_from_dict(get_model(model).task_class().Config, settings)
     config = config_to_dict(cfg)
     run_id = store.create_run(model, config, total_steps=cfg.steps)
-    store.update(run_id, note=f"max_seconds={max_seconds:g}" if max_seconds else None)
+    store.update(run_id, max_seconds=max_seconds)
     _spawn(train_command(model, config, store.home, run_id, max_seconds), store, run_id)
     return run_id
 
 
 def prepare_resume(store: RunStore, run_id: str, extra_steps: int | None = None) -> dict:
-    """Queue a stopped/interrupted run again; returns its config (steps possibly extended)."""
+    """Queue a run again from its last checkpoint; returns its config. Without extra_steps it
+    continues to its total (a run that was stopped, hit its time limit or crashed); with them
+    it trains that many steps more than it has (also a run that finished)."""
     from autoenc.runs.checkpoint import read_meta                    # torch: not for `runs list`
-    run = resumable(store, run_id)
+    run = resumable(store, run_id, extra_steps)
     # The file is the truth: a process killed between writing it and recording it in the
     # store leaves the store one checkpoint behind.
     step = int(read_meta(store.checkpoint_path(run_id))["step"])
@@ -95,25 +124,45 @@ def prepare_resume(store: RunStore, run_id: str, extra_steps: int | None = None)
     if extra_steps:
         config["steps"] = step + extra_steps
     store.update(run_id, status="queued", queued_at=time.time(), pid=None, ended=None, checkpoint_step=step,
-                 error=None, stop_requested=0, config=config, total_steps=config["steps"])
+                 error=None, note=None, end_reason=None, stop_requested=0, config=config,
+                 total_steps=config["steps"])
     return config
 
 
 def resume_run(store: RunStore, run_id: str, extra_steps: int | None = None) -> Run:
-    """Start the run's process again from its last checkpoint (same id, steps continue)."""
+    """Start the run's process again from its last checkpoint (same id, steps continue, the
+    same time limit as it started with)."""
     config = prepare_resume(store, run_id, extra_steps)
-    _spawn(train_command(store.get(run_id).model, config, store.home, run_id, resume=True), store, run_id)
+    run = store.get(run_id)
+    _spawn(train_command(run.model, config, store.home, run_id, run.max_seconds, resume=True), store, run_id)
     return store.get(run_id)
 
 
-def resumable(store: RunStore, run_id: str) -> Run:
+def resumable(store: RunStore, run_id: str, extra_steps: int | None = None) -> Run:
     store.reconcile()
     run = store.get(run_id)
     if run.active:
         raise UserError(f"run {run_id} is {run.status}; stop it before resuming")
+    if run.can_extend and not extra_steps:
+        raise UserError(f"run {run_id} has trained all its {run.total_steps:,} steps; train it for more "
+                        "(Train N more, or: runs resume ID --steps N)")
     if not store.checkpoint_path(run_id).exists():
         raise UserError(f"run {run_id} has no checkpoint to resume from")
     return run
+
+
+def seconds_left(store: RunStore, run: Run) -> float | None:
+    """About how long a running run has left: to its time limit, or to its last step at its
+    recent step rate, whichever comes first (None while neither is known)."""
+    if run.status != "running" or not run.started:
+        return None
+    left = []
+    if run.max_seconds:
+        left.append(run.max_seconds - (time.time() - run.started))
+    rate = store.step_rate(run.id)
+    if rate and run.total_steps:
+        left.append((run.total_steps - run.step) / rate)
+    return max(0.0, min(left)) if left else None
 
 
 def stop_run(store: RunStore, run_id: str, wait_s: float = 0.0) -> Run:

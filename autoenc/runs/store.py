@@ -13,16 +13,17 @@ import sqlite3
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import numpy as np
 
 from autoenc.errors import UserError
+from autoenc.runs.run import Run
 
-STATUSES = ("queued", "running", "stopped", "finished", "failed", "interrupted")
-ACTIVE = ("queued", "running")
+# PRAGMA user_version of the store's file. 2 added runs.max_seconds and runs.end_reason; a
+# file of version 1 (none set) is upgraded in place, a newer one is refused, not misread.
+SCHEMA_VERSION = 2
 # A run whose heartbeat is older than this while its process looks alive is treated as
 # dead too (the pid may have been reused after a reboot).
 HEARTBEAT_TIMEOUT_S = 120.0
@@ -44,7 +45,9 @@ CREATE TABLE IF NOT EXISTS runs (
     checkpoint_step INTEGER,
     stop_requested INTEGER NOT NULL DEFAULT 0,
     error TEXT,
-    note TEXT
+    note TEXT,
+    max_seconds REAL,
+    end_reason TEXT
 );
 CREATE TABLE IF NOT EXISTS metrics (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -67,35 +70,6 @@ CREATE INDEX IF NOT EXISTS samples_run_name ON samples(run_id, name, seq);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 SAMPLES_KEPT = 8  # per run and name: pages show the latest, a few older for history
-
-
-@dataclass(frozen=True)
-class Run:
-    id: str
-    model: str
-    config: dict
-    status: str
-    pid: int | None
-    heartbeat: float | None
-    created: float
-    queued_at: float | None
-    started: float | None
-    ended: float | None
-    step: int
-    total_steps: int | None
-    checkpoint_step: int | None
-    stop_requested: bool
-    error: str | None
-    note: str | None
-
-    @property
-    def active(self) -> bool:
-        return self.status in ACTIVE
-
-    def as_json(self) -> dict[str, Any]:
-        d = dict(self.__dict__)
-        d["stop_requested"] = bool(d["stop_requested"])
-        return d
 
 
 def array_to_blob(a: np.ndarray) -> bytes:
@@ -137,7 +111,17 @@ class RunStore:
         self.dir.mkdir(parents=True, exist_ok=True)
         try:
             with self.connect() as db:
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+                if version > SCHEMA_VERSION:
+                    raise UserError(f"the run store {self.path} was written by a newer autoenc (schema version "
+                                    f"{version}, this one reads up to {SCHEMA_VERSION}); update autoenc, or "
+                                    "point --home / AUTOENC_HOME at another folder")
                 db.executescript(SCHEMA)
+                columns = {r["name"] for r in db.execute("PRAGMA table_info(runs)")}
+                for column, kind in (("max_seconds", "REAL"), ("end_reason", "TEXT")):
+                    if column not in columns:          # a store of schema version 1
+                        db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.DatabaseError as e:
             raise UserError(
                 f"the run store {self.path} is not a readable SQLite database ({e}); "
@@ -218,7 +202,7 @@ class RunStore:
     def request_stop(self, run_id: str) -> Run:
         run = self.get(run_id)
         if run.status == "queued" and not pid_alive(run.pid):
-            self.update(run_id, status="stopped", ended=time.time())
+            self.update(run_id, status="stopped", ended=time.time(), end_reason="queue")
         elif run.active:
             self.update(run_id, stop_requested=1)
         return self.get(run_id)
@@ -244,7 +228,7 @@ class RunStore:
         for run_id in dead:
             with self.connect() as db:
                 db.execute(
-                    "UPDATE runs SET status='interrupted', ended=?, error=COALESCE(error, ?) "
+                    "UPDATE runs SET status='interrupted', ended=?, end_reason='killed', error=COALESCE(error, ?) "
                     "WHERE id=? AND status IN ('queued','running')",
                     (now, "the training process ended without saying so (killed or crashed)", run_id),
                 )
@@ -266,7 +250,7 @@ class RunStore:
             limit = self._max_concurrent_in(db)
             if running < limit and first is not None and first["id"] == run_id:
                 db.execute(
-                    "UPDATE runs SET status='running', pid=?, heartbeat=?, started=COALESCE(started, ?) WHERE id=?",
+                    "UPDATE runs SET status='running', pid=?, heartbeat=?, started=? WHERE id=?",   # its time limit counts from here
                     (pid, time.time(), time.time(), run_id),
                 )
                 return True
@@ -335,6 +319,17 @@ class RunStore:
                 xs.append(step)
                 ys.append(value)
         return out, seq
+
+    def step_rate(self, run_id: str, window_s: float = 60.0) -> float | None:
+        """Steps per second over the last window_s seconds of logged metrics (None: too few)."""
+        with self.connect() as db:
+            last = db.execute("SELECT MAX(time) FROM metrics WHERE run_id=?", (run_id,)).fetchone()[0]
+            if last is None:
+                return None
+            row = db.execute("SELECT MIN(step), MAX(step), MIN(time), MAX(time) FROM metrics "
+                             "WHERE run_id=? AND time>=?", (run_id, last - window_s)).fetchone()
+        steps, seconds = row[1] - row[0], row[3] - row[2]
+        return steps / seconds if steps > 0 and seconds > 0 else None
 
     def metric_series(self, run_id: str, name: str) -> tuple[np.ndarray, np.ndarray]:
         rows, _ = self.metrics_since(run_id)

@@ -43,7 +43,7 @@ def wait_for_slot(store: RunStore, run_id: str) -> bool:
     store.update(run_id, pid=pid, status="queued", heartbeat=time.time())
     while not store.try_claim_slot(run_id, pid):
         if store.heartbeat(run_id):
-            store.update(run_id, status="stopped", ended=time.time())
+            store.update(run_id, status="stopped", ended=time.time(), end_reason="queue")
             return False
         time.sleep(QUEUE_POLL_S)
     return True
@@ -65,6 +65,7 @@ def execute(store: RunStore, model: str, settings: dict, *, run_id: str | None =
         tensors, meta = load_checkpoint(store.checkpoint_path(run_id), expect_model=model)
         config = dict(run.config)
         config.update({k: v for k, v in settings.items() if k == "steps"})
+        max_seconds = run.max_seconds if max_seconds is None else max_seconds
         cfg = config_from_dict(task_cls.Config, config)
         start_step = int(meta["step"])
     else:
@@ -77,11 +78,12 @@ def execute(store: RunStore, model: str, settings: dict, *, run_id: str | None =
                 existing = None
         if existing is None:
             run_id = store.create_run(model, config_to_dict(cfg), run_id, total_steps=cfg.steps)
+            store.update(run_id, max_seconds=max_seconds)
         elif existing.status != "queued" or existing.step or existing.checkpoint_step:
             raise UserError(f"run {run_id} already exists; use: python -m autoenc runs resume {run_id}")
 
     if not wait_for_slot(store, run_id):
-        return run_id, Outcome("stopped", start_step, "stopped while queued")
+        return run_id, Outcome("stopped", start_step, "stopped while queued", "queue")
     torch.set_num_threads(threads or threads_per_run(store))
     try:
         torch.manual_seed(cfg.seed)
@@ -96,11 +98,11 @@ def execute(store: RunStore, model: str, settings: dict, *, run_id: str | None =
         outcome = train(task, store, run_id, total_steps=cfg.steps, start_step=start_step,
                         max_seconds=max_seconds, progress=progress)
     except UserError as e:
-        outcome = Outcome("failed", store.get(run_id).step, str(e))
+        outcome = Outcome("failed", store.get(run_id).step, str(e), "error")
     except Exception as e:  # a crash is recorded on the run, with its cause
         tb = traceback.format_exc(limit=-3)
-        outcome = Outcome("failed", store.get(run_id).step, f"{type(e).__name__}: {e}\n{tb}")
-    store.update(run_id, status=outcome.status, ended=time.time(), stop_requested=0,
+        outcome = Outcome("failed", store.get(run_id).step, f"{type(e).__name__}: {e}\n{tb}", "error")
+    store.update(run_id, status=outcome.status, ended=time.time(), stop_requested=0, end_reason=outcome.reason,
                  error=outcome.message if outcome.status == "failed" else None,
                  note=outcome.message if outcome.status != "failed" else None)
     return run_id, outcome

@@ -54,6 +54,7 @@ class GANTask(Task):
     best_metric = ("tv_distance", True)
     # a file saved before the moving average existed has none: its generator draws the samples
     optional_modules = (EMA,)
+    uses = ("classifier",)          # the judge of validate and of the page's measures
     recipe: ClassVar[Recipe] = Recipe(steps=3000)
 
     def __init__(self, config: GANConfig, device: torch.device, data: GalaxySet | None = None):

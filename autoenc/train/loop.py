@@ -26,6 +26,7 @@ class Outcome:
     status: str          # finished | stopped | failed
     step: int
     message: str = ""
+    reason: str = "steps"    # why it ended: autoenc.runs.run.END_REASONS
 
 
 class _StopFlag:
@@ -127,7 +128,7 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
                 msg = (f"{bad[0]} became {losses[bad[0]]} at step {step}: training diverged "
                        f"(try a lower learning rate). {kept}")
                 flush(step - 1)
-                return Outcome("failed", step - 1, msg)
+                return Outcome("failed", step - 1, msg, "diverged")
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + v
             count += 1
@@ -152,12 +153,12 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
                 if count:
                     flush(step)
                 checkpoint(step)
-                return Outcome("stopped", step, "stopped on request")
+                return Outcome("stopped", step, "stopped on request", "request")
             if max_seconds is not None and now - t0 >= max_seconds:
                 if count:
                     flush(step)
                 checkpoint(step)
-                return Outcome("finished", step, f"time limit of {max_seconds:g} s reached")
+                return Outcome("stopped", step, f"time limit of {max_seconds:g} s reached", "time_limit")
         if last_saved != step:
             checkpoint(step)
         return Outcome("finished", step)

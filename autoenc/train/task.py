@@ -136,6 +136,8 @@ class Task:
     best_metric: ClassVar[tuple[str, bool] | None] = None
     # Modules a checkpoint may lack (made before they existed): rebuilt without them.
     optional_modules: ClassVar[tuple[str, ...]] = ()
+    # Other models whose shipped checkpoints this one uses (the GANs: the classifier, their judge).
+    uses: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config, device: torch.device):
         self.config = config

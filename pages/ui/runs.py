@@ -12,6 +12,7 @@ import streamlit as st
 from autoenc.data.datasets import RENDERED, active_set
 from autoenc.errors import UserError
 from autoenc.paths import home
+from autoenc.registry import MODELS
 from autoenc.runs import launcher
 from autoenc.runs.store import Run, RunStore
 
@@ -36,8 +37,13 @@ def get_store() -> RunStore | None:
 
 
 def status_label(run: Run) -> str:
-    steps = f"{run.step:,}/{run.total_steps:,}" if run.total_steps else f"{run.step:,}"
-    return f":{STATUS_COLOUR.get(run.status, 'gray')}-badge[{run.status}] step {steps}"
+    """'finished · time limit 60 s, at 755/1,500': the state, and why it ended (nothing else)."""
+    why = run.ended_because
+    return f":{STATUS_COLOUR.get(run.status, 'gray')}-badge[{run.status}] step {run.progress}" + (f" · {why}" if why else "")
+
+
+def duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
 def downsample(xs: list, ys: list) -> tuple[list, list]:
@@ -66,6 +72,11 @@ def live_chart(store: RunStore, run_id: str, names: dict[str, str], key: str,
     @st.fragment(run_every=POLL_SECONDS if was_active else None)
     def chart():
         _, state["seq"] = store.series(run_id, names, state["seq"], into=state["series"])
+        run = store.get(run_id)
+        if not state["series"] and run.status == "queued":
+            st.info(f"**{title}**: run {run.id} waits in the queue; its curves start when it does.",
+                    icon=":material/hourglass_top:")
+            return
         for name, (xs, ys) in list(state["series"].items()):
             state["series"][name] = downsample(xs, ys)
         fig = go.Figure()
@@ -76,8 +87,7 @@ def live_chart(store: RunStore, run_id: str, names: dict[str, str], key: str,
                           xaxis_title="step", legend=dict(orientation="h", y=-0.25),
                           yaxis_type="log" if log_y else "linear")
         st.plotly_chart(fig, width="stretch", key=f"{key}_plot")
-        run = store.get(run_id)
-        st.caption(status_label(run) + (f" · {run.note}" if run.note else ""))
+        st.caption(status_label(run))
         if was_active and not run.active:
             st.rerun()  # the run ended: redraw the page once, without a polling timer
     chart()
@@ -98,32 +108,76 @@ def run_picker(runs: list[Run], key: str, label: str = "Run shown") -> Run | Non
 
 
 def run_controls(store: RunStore, run: Run | None, start, key: str) -> None:
-    """Train / Stop / Resume buttons for the run a page shows. `start()` starts a new run and
+    """Train, and the shown run's actions (run_actions). `start()` starts a new run and
     returns its id, which the page's run_picker (same key) then shows."""
-    c1, c2, c3 = st.columns(3)
-    if c1.button("Train", key=f"{key}_train", type="primary", disabled=bool(run and run.active),
+    if st.button("Train", key=f"{key}_train", type="primary", disabled=bool(run and run.active),
                  help="start a new training run in the background"):
         try:
             st.session_state[f"_{key}_new_run"] = start()
             st.rerun()
         except UserError as e:
             st.error(str(e))
-    if c2.button("Stop", key=f"{key}_stop", disabled=not (run and run.active),
+    if run is not None:
+        run_actions(store, run, key)
+
+
+def run_actions(store: RunStore, run: Run, key: str) -> None:
+    """What can be done with a run, the same on its page and on the Runs page: stop it while it
+    trains; resume it where it was stopped, timed out or crashed; train N more once it has
+    trained all its steps. A queued run also says what it waits for."""
+    c1, c2, c3 = st.columns([1, 1, 2], vertical_alignment="bottom")
+    if c1.button("Stop", key=f"{key}_stop", disabled=not run.active, width="stretch",
                  help="finish the current step, save a checkpoint and stop"):
         launcher.stop_run(store, run.id, wait_s=5)
         st.rerun()
-    can_resume = bool(run and not run.active and run.checkpoint_step and run.status != "finished")
-    if c3.button("Resume", key=f"{key}_resume", disabled=not can_resume,
-                 help="continue this run from its last checkpoint"):
-        try:
-            launcher.resume_run(store, run.id)
-            st.rerun()
-        except UserError as e:
-            st.error(str(e))
-    if run and run.status == "failed" and run.error:
+    if c2.button("Resume", key=f"{key}_resume", disabled=not (run.can_continue and run.checkpoint_step),
+                 width="stretch", help="continue from its last checkpoint to its last step"):
+        act(lambda: launcher.resume_run(store, run.id))
+    with c3.container(horizontal=True, vertical_alignment="bottom"):
+        more = st.number_input("More steps", 1, 10_000_000, max(1, (run.total_steps or 1000) // 2), step=100,
+                               key=f"{key}_more_steps", disabled=not run.can_extend)
+        if st.button("Train more", key=f"{key}_more", disabled=not run.can_extend,
+                     help="it trained all its steps: go on from its last checkpoint for this many more"):
+            act(lambda: launcher.resume_run(store, run.id, extra_steps=int(more)))
+    if run.status == "failed" and run.error:
         st.error(f"Run {run.id} failed: {run.error.splitlines()[0]}")
-    elif run and run.status == "interrupted":
-        st.warning(f"Run {run.id} was interrupted (its process died). Resume continues from step {run.checkpoint_step or 0}.")
+    elif run.status == "interrupted":
+        st.warning(f"Run {run.id} was interrupted (its process died). Resume continues from step "
+                   f"{run.checkpoint_step or 0}.")
+    elif run.status == "queued":
+        queue_notice(store, run, key)
+
+
+def act(action) -> None:
+    try:
+        action()
+        st.rerun()
+    except UserError as e:
+        st.error(str(e))
+
+
+def queue_notice(store: RunStore, run: Run, key: str) -> None:
+    """Which runs a queued run waits for, on which page, about how long they have left; with a
+    button to stop each and one to let one more run train at once."""
+    running = [r for r in store.list() if r.status == "running"]
+    limit = store.max_concurrent()
+    if not running:
+        st.info(f"Run {run.id} is about to start.", icon=":material/hourglass_top:")
+        return
+    for other in running:
+        left = launcher.seconds_left(store, other)
+        page = MODELS[other.model].title if other.model in MODELS else other.model
+        when = f", about {duration(left)} left" if left is not None else ""
+        st.info(f"Run {run.id} waits in the queue: {limit} run{'s' if limit > 1 else ''} may train at once, "
+                f"and run {other.id} is training on the {page} page (step {other.progress}{when}).",
+                icon=":material/hourglass_top:")
+        if st.button(f"Stop run {other.id}", key=f"{key}_stop_{other.id}"):
+            launcher.stop_run(store, other.id, wait_s=5)
+            st.rerun()
+    if st.button(f"Let {limit + 1} runs train at once", key=f"{key}_raise_limit",
+                 help="each run then gets fewer CPU threads"):
+        store.set_setting("max_concurrent", limit + 1)
+        st.rerun()
 
 
 def training_data(store: RunStore) -> str:

@@ -7,11 +7,13 @@ space, and for a conditional generator the share of samples in the class asked f
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from torch import nn
 
-from autoenc.data.galaxy_set import CLASS_KEYS, GalaxySet
+from autoenc.data.galaxy_set import CLASS_KEYS, CLASS_NAMES, GalaxySet
 from autoenc.data import heldout
 from autoenc.errors import UserError
 from autoenc.inference.classifier import INFERENCE_BATCH, features, to_tensor
@@ -27,10 +29,14 @@ HIST_METRICS = tuple(f"hist_{k}" for k in CLASS_KEYS)
 DATA_HIST_METRICS = tuple(f"data_hist_{k}" for k in CLASS_KEYS)
 SCALAR_MEASURES = ("tv_distance", "coverage", "precision", "recall", "kid", "class_accuracy")
 EVAL_METRICS = HIST_METRICS + DATA_HIST_METRICS + SCALAR_MEASURES
-# A generator is called collapsed when its class mix is far from the data's or most real
-# galaxies have no generated one near them (thresholds for teaching, not from a paper).
-COLLAPSE_TV = 0.3
-COLLAPSE_COVERAGE = 0.2
+# The verdict on a generator's measures (thresholds for teaching, not from a paper): collapsed
+# when its class mix is far from the data's or most real galaxies have no generated one near
+# them; worth watching when the mix drifts, coverage falls, or a class gets under half its
+# share of the data.
+COLLAPSE_TV, WATCH_TV = 0.3, 0.15
+COLLAPSE_COVERAGE, WATCH_COVERAGE = 0.2, 0.4
+WATCH_CLASS_SHARE = 0.5          # of the class's share in the data
+LEVELS = ("healthy", "watch", "collapsed")
 
 
 def load_judge_classifier() -> GalaxyClassifier:
@@ -112,14 +118,28 @@ def metrics_to_measures(metrics: dict[str, float]) -> dict:
     return out
 
 
-def collapse_signs(m: dict) -> list[str]:
-    """Plain sentences for each sign of mode collapse in a judge's measures (empty: none seen)."""
-    signs = []
-    tv = m.get("tv_distance")
+@dataclass(frozen=True)
+class Verdict:
+    level: str                     # healthy | watch | collapsed
+    reasons: tuple[str, ...]       # each figure that set the level, in words (none: healthy)
+
+
+def verdict(m: dict) -> Verdict:
+    """healthy, watch or collapsed from a judge's measures, with the figures that decided it."""
+    collapsed, watch = [], []
+    tv, cov = m.get("tv_distance"), m.get("coverage")
     if tv is not None and tv > COLLAPSE_TV:
-        signs.append(f"the class mix is far from the data's (total-variation distance {tv:.2f} > {COLLAPSE_TV})")
-    cov = m.get("coverage")
+        collapsed.append(f"the class mix is far from the data's (total-variation distance {tv:.2f} > {COLLAPSE_TV})")
+    elif tv is not None and tv > WATCH_TV:
+        watch.append(f"the class mix drifts from the data's (total-variation distance {tv:.2f} > {WATCH_TV})")
     if cov is not None and cov < COLLAPSE_COVERAGE:
-        signs.append(f"coverage is {cov:.2f} < {COLLAPSE_COVERAGE}: most real galaxies have no generated "
-                     "galaxy near them")
-    return signs
+        collapsed.append(f"coverage is {cov:.2f} < {COLLAPSE_COVERAGE}: most real galaxies have no generated "
+                         "galaxy near them")
+    elif cov is not None and cov < WATCH_COVERAGE:
+        watch.append(f"coverage is {cov:.2f} < {WATCH_COVERAGE}: many real galaxies have no generated galaxy near them")
+    for name, share, data in zip(CLASS_NAMES, m.get("class_histogram", ()), m.get("data_class_histogram", ())):
+        if data > 0 and share < WATCH_CLASS_SHARE * data:
+            watch.append(f"{name}s are {share:.0%} of the samples against {data:.0%} of the data (under half)")
+    if collapsed:
+        return Verdict("collapsed", tuple(collapsed + watch))
+    return Verdict("watch", tuple(watch)) if watch else Verdict("healthy", ())

@@ -87,6 +87,18 @@ def run_measures(store: RunStore, run: Run, model: str) -> None:
     view()
 
 
+def show_verdict(v: J.Verdict) -> None:
+    because = "; ".join(v.reasons)
+    if v.level == "collapsed":
+        st.error(f"**Mode collapse**: {because}.", icon=":material/error:")
+    elif v.level == "watch":
+        st.warning(f"**Watch it**: {because}.", icon=":material/warning:")
+    else:
+        st.success(f"**Healthy**: class mix within {J.WATCH_TV} of the data's (TV), coverage at least "
+                   f"{J.WATCH_COVERAGE}, and every class at least half its share of the data.",
+                   icon=":material/check_circle:")
+
+
 def measures_view(m: dict, label: str, key: str, series: dict | None = None) -> None:
     """Histogram beside the data's, the numbers, a verdict, and curves over training if given."""
     left, right = st.columns(2)
@@ -107,12 +119,7 @@ def measures_view(m: dict, label: str, key: str, series: dict | None = None) -> 
         if "class_accuracy" in m:
             cols[1].metric("Class accuracy", f"{m['class_accuracy']:.0%}",
                            help="share of samples the classifier puts in the class asked for")
-        signs = J.collapse_signs(m)
-        if signs:
-            st.warning("Signs of mode collapse: " + "; ".join(signs) + ".", icon=":material/warning:")
-        else:
-            st.success(f"No sign of mode collapse (TV distance ≤ {J.COLLAPSE_TV}, coverage ≥ "
-                       f"{J.COLLAPSE_COVERAGE}).", icon=":material/check_circle:")
+        show_verdict(J.verdict(m))
     if series:
         curve_names = [n for n in ("coverage", "precision", "class_accuracy") if n in series]
         curves = go.Figure()

@@ -9,6 +9,7 @@ from plotly.subplots import make_subplots
 
 from autoenc.data import heldout, radio
 from autoenc.errors import UserError
+from autoenc.evalcache import cached
 from autoenc.inference import denoiser as dn
 from autoenc.paths import shipped_path
 from autoenc.registry import get_model
@@ -32,7 +33,9 @@ def examples(noise: str, snr_lo: float, snr_hi: float) -> radio.RadioSet:
 
 @st.cache_data(show_spinner="Evaluating on the held-out set…", max_entries=16)
 def heldout_report(path: str, mtime: float, noise: str) -> dict:
-    return dn.report(trained_model(Path(path), "denoiser").modules["denoiser"], heldout.radio(noise))
+    """The model's report on the held-out traces, computed once per file (evalcache)."""
+    return cached(Path(path), f"denoiser-report-{noise}",
+                  lambda: dn.report(trained_model(Path(path), "denoiser").modules["denoiser"], heldout.radio(noise)))
 
 
 def trace_figure(t_us, traces: dict, title: str, height=230) -> go.Figure:

@@ -7,6 +7,7 @@ import streamlit as st
 
 from autoenc.data import heldout
 from autoenc.errors import UserError
+from autoenc.evalcache import cached
 from autoenc.images import to_gif
 from autoenc.inference import vae as V
 from autoenc.models.vae import ACTIVE_KL, describe
@@ -32,10 +33,14 @@ def heldout_images(size: int) -> np.ndarray:
 
 
 @st.cache_data(show_spinner="Measuring reconstruction errors…")
-def errors_and_kl(path: str, mtime: float, size: int):
-    model = trained_model(Path(path), "vae").modules["vae"]
-    images = heldout_images(size)
-    return V.reconstruction_errors(model, images), V.latent_kl(model, images)
+def errors_and_kl(path: str, mtime: float, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each held-out image's reconstruction error and each latent dimension's KL, once per file."""
+    def compute():
+        model = trained_model(Path(path), "vae").modules["vae"]
+        images = heldout_images(size)
+        return {"errors": V.reconstruction_errors(model, images), "kl": V.latent_kl(model, images)}
+    figures = cached(Path(path), "vae-errors-kl", compute)
+    return np.asarray(figures["errors"]), np.asarray(figures["kl"])
 
 
 page_setup(__file__)
@@ -115,8 +120,9 @@ try:
     with q2:
         show_grid(strip, 8, "8 steps from the first image to the second (the article's Figure 10)",
                   download="vae-interpolation.png")
-        gif = to_gif(V.interpolation_strip(model, images[a], images[b], steps=24), scale=2)
-        st.download_button("Download the walk as an animated GIF", gif, "vae-interpolation.gif", "image/gif",
+        def walk_gif(ends=(images[a], images[b])) -> bytes:        # made when clicked
+            return to_gif(V.interpolation_strip(model, *ends, steps=24), scale=2)
+        st.download_button("Download the walk as an animated GIF", walk_gif, "vae-interpolation.gif", "image/gif",
                            key="dl_gif")
 except UserError as e:
     st.error(str(e))

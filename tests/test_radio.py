@@ -161,3 +161,13 @@ def test_big_and_missing_files_are_refused(tmp_path, monkeypatch):
         radio.load_radio_npz(path)
     with pytest.raises(UserError, match="cannot read"):
         radio.load_radio_npz(tmp_path / "nowhere.npz")
+
+
+def test_the_receiver_response_on_the_grid_is_kept_on_disk_and_read_back(tmp_path, monkeypatch):
+    from autoenc import paths
+    monkeypatch.setattr(paths, "CACHE_DIR", tmp_path)
+    first = radio._grid_response()
+    (kept,) = (tmp_path / "radio").glob("receiver-*.npy")
+    np.testing.assert_array_equal(first, radio.receiver_response(radio.frequencies()))
+    np.save(kept, first * 2)                                  # what is read is the file
+    np.testing.assert_array_equal(radio._grid_response(), first * 2)

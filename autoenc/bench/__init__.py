@@ -22,6 +22,8 @@ class Record:
     unit: str
     target: float | None = None
     higher_is_better: bool = True
+    n: int = 1                      # measurements behind the value (a median where more than one)
+    spread: float | None = None     # max - min of those measurements
 
     @property
     def ok(self) -> bool | None:
@@ -31,7 +33,7 @@ class Record:
 
     def as_json(self) -> dict:
         return {"name": self.name, "value": float(self.value), "unit": self.unit,
-                "target": self.target, "ok": self.ok}
+                "target": self.target, "ok": self.ok, "n": self.n, "spread": self.spread}
 
 
 def median_time(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> float:
@@ -53,7 +55,7 @@ def bench_threads() -> int:
 
 # the families, in the order they run; a family's module is imported only when selected,
 # so `--only machine` does not load every model
-FAMILIES = ("machine", "runs", "denoiser", "galaxies", "vae", "gan")
+FAMILIES = ("machine", "runs", "denoiser", "galaxies", "vae", "gan", "app")
 
 
 def run_benchmarks(only: str | None = None, echo: bool = False) -> list[Record]:
@@ -69,5 +71,6 @@ def run_benchmarks(only: str | None = None, echo: bool = False) -> list[Record]:
             if echo:
                 flag = "" if rec.ok is None else ("  ok" if rec.ok else "  MISSED")
                 goal = "" if rec.target is None else f"  (target {'>=' if rec.higher_is_better else '<='} {rec.target:g})"
-                print(f"{rec.name:48} {rec.value:12.4g} {rec.unit}{goal}{flag}", flush=True)
+                spread = f" (n {rec.n}, spread {rec.spread:.3g})" if rec.spread is not None else ""
+                print(f"{rec.name:48} {rec.value:12.4g} {rec.unit}{spread}{goal}{flag}", flush=True)
     return records

@@ -20,7 +20,7 @@ from autoenc.data import galaxies
 from autoenc.data.galaxy_loaders import MAX_FILE_BYTES, load_galaxy_file, load_npz
 from autoenc.data.galaxy_set import GalaxySet
 from autoenc.errors import UserError
-from autoenc.runs.checkpoint import atomic_write_bytes
+from autoenc.files import atomic_write_bytes
 
 RENDERED = "rendered"
 ACTIVE_SETTING = "active_galaxy_set"   # run-store setting: the set the image pages train on

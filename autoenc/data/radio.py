@@ -8,6 +8,7 @@ in microvolts at the digitiser. The network sees them through one global affine 
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import zipfile
@@ -17,9 +18,10 @@ from pathlib import Path
 from typing import BinaryIO, Sequence
 
 import numpy as np
-from scipy import signal as sps
 
+from autoenc import paths
 from autoenc.errors import UserError
+from autoenc.files import atomic_write_bytes
 
 NOISE_TYPES = ("galactic", "uniform", "cosine")
 N_SAMPLES = 500
@@ -60,6 +62,7 @@ def frequencies() -> np.ndarray:
 
 def receiver_response(freqs_hz: np.ndarray) -> np.ndarray:
     """Complex gain H(f) of band-pass x LNA x cable; the analog filter gives a causal phase."""
+    from scipy import signal as sps     # 1-2 s to import: only when the response is not on disk yet
     w = 2 * np.pi * np.asarray(freqs_hz, dtype=float)
     # zpk form: the 10-pole polynomial coefficients of 'ba' form lose precision at 1e8 rad/s.
     z, p, k = sps.butter(FILTER_ORDER, [2 * np.pi * BAND_HZ[0], 2 * np.pi * BAND_HZ[1]],
@@ -75,10 +78,26 @@ def sky_temperature(freqs_hz: np.ndarray) -> np.ndarray:
     return SKY_T50_K * (f / 50e6) ** SKY_INDEX
 
 
+def _grid_response() -> np.ndarray:
+    """receiver_response on the trace's rfft grid, computed once per machine and kept in the
+    cache folder (designing the filter needs scipy.signal, whose import is most of a page's start)."""
+    key = hashlib.sha256(repr((FILTER_ORDER, BAND_HZ, LNA_GAIN_DB, CABLE_LOSS_DB_AT_50MHZ, N_SAMPLES,
+                               FS_HZ)).encode()).hexdigest()[:16]
+    path = Path(paths.CACHE_DIR) / "radio" / f"receiver-{key}.npy"
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError):
+        h = receiver_response(frequencies())
+        buf = io.BytesIO()
+        np.save(buf, h, allow_pickle=False)
+        atomic_write_bytes(path, buf.getvalue())
+        return h
+
+
 @lru_cache(maxsize=1)
 def _chain() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     f = frequencies()
-    h = receiver_response(f)
+    h = _grid_response()
     # E|X_k|^2 of an rfft coefficient per kelvin: N fs S/2 with one-sided S = k_B T R |H|^2,
     # times 1e12 for microvolts squared.
     per_kelvin = N_SAMPLES * FS_HZ * K_BOLTZMANN * IMPEDANCE_OHM * np.abs(h) ** 2 / 2 * 1e12

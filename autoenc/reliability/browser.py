@@ -114,6 +114,21 @@ def wait_for_app(page, text: str | None = None, timeout_ms: int = 30_000):
         page.get_by_text(text, exact=False).first.wait_for(timeout=timeout_ms)
 
 
+SETTLED_JS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  if (document.querySelector('[data-testid="stSpinner"], [data-testid="stSkeleton"]')) return false;
+  const charts = document.querySelectorAll('[data-testid="stPlotlyChart"]').length;
+  return document.querySelectorAll('.js-plotly-plot .main-svg').length >= charts;
+}"""
+
+
+def wait_until_settled(page, timeout_ms: int = 60_000) -> None:
+    """Until the page's script run has ended and every chart on it is drawn."""
+    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
+    page.wait_for_function(SETTLED_JS, timeout=timeout_ms, polling=50)
+
+
 def exceptions_on(page) -> list[str]:
     """Tracebacks Streamlit shows on the page (there should never be any)."""
     return [e.inner_text() for e in page.query_selector_all('[data-testid="stException"]')]

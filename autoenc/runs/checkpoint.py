@@ -7,8 +7,6 @@ safetensors header and raw tensor bytes; nothing is ever unpickled.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,33 +16,11 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from autoenc.errors import CheckpointError
+from autoenc.files import atomic_write_bytes
 
 FORMAT = "autoenc-checkpoint-1"
 META_KEY = "autoenc"
 MAX_BYTES = 2 * 1024**3  # a paper VAE with Adam state is ~600 MB; refuse absurd files
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write via temp file + fsync + rename, then fsync the folder so the rename sticks."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a writer that was killed
-        stale.unlink(missing_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def save_checkpoint(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:

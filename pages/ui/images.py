@@ -20,8 +20,8 @@ def show_image(image: np.ndarray, caption: str | None = None, width: int = DISPL
                download: str | None = None) -> None:
     """One image (a grid, a decoded galaxy); download: offer it as this PNG file name."""
     st.image(upscaled(image, width), caption=caption, output_format="PNG")
-    if download:
-        st.download_button("Download PNG", to_png(image), download, "image/png", key=f"dl_{download}")
+    if download:        # encoded when clicked, not on every rerun
+        st.download_button("Download PNG", lambda: to_png(image), download, "image/png", key=f"dl_{download}")
 
 
 def show_grid(images: np.ndarray, ncols: int, caption: str | None = None, width: int = DISPLAY_WIDTH,

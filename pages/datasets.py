@@ -9,10 +9,8 @@ from autoenc.errors import UserError
 from autoenc.metrics.signal import power_spectrum
 from autoenc.images import image_grid as grid
 from autoenc.paths import home
-from pages.ui.runs import get_store
+from pages.ui.runs import choose_training_set, chosen_training_set, get_store
 from pages.ui.setup import page_setup
-
-ACTIVE_KEY = datasets.ACTIVE_SETTING
 
 
 @st.cache_data(show_spinner="Loading galaxies…", max_entries=4)
@@ -38,19 +36,24 @@ st.subheader("Galaxy images")
 st.markdown("Rendered by the app itself: three bands combined with an asinh stretch, Sérsic bulges, "
             "exponential disks with logarithmic spiral arms, bars, dust lanes and star-forming knots, "
             "PSF blur, sky noise and foreground stars, like survey colour thumbnails.")
+if imported := st.session_state.pop("_imported", None):      # said once, after the rerun that lists it
+    note, import_warnings = imported
+    st.success(note)
+    for w in import_warnings:
+        st.warning(w)
 names = datasets.list_sets(home_dir)
-active = store.get_setting(ACTIVE_KEY) or datasets.RENDERED
-if active not in names:
-    active = datasets.RENDERED
-c1, c2, c3 = st.columns([2, 1, 2])
-shown = c1.selectbox("Galaxy set", names, index=names.index(active), key="galaxy_set")
+training = chosen_training_set(store)
+c1, c2, c3 = st.columns([2, 1, 2], vertical_alignment="bottom")
+shown = c1.selectbox("Galaxy set", names, index=names.index(training), key="galaxy_set")
 size = c2.selectbox("Image size", (32, 64, 128), index=1, key="galaxy_size")
-if shown != active:
-    if c3.button(f"Make '{shown}' the active set of the image pages", key="activate"):
-        store.set_setting(ACTIVE_KEY, shown)
+if shown != training:
+    if c3.button(f"Train on '{shown}'", key="activate",
+                 help="new runs you start on the image pages train on this set (other sessions keep theirs)"):
+        choose_training_set(shown)
         st.rerun()
 else:
-    c3.caption(f"'{active}' is the active set of the image pages.")
+    c3.caption(f"New runs you start on the image pages train on '{training}' (your choice; other "
+               "sessions keep theirs).")
 try:
     images, labels, source, warnings = galaxy_set(home_dir, shown, size)
 except UserError as e:
@@ -79,11 +82,12 @@ with st.expander("Bring your own galaxy set"):
     if upload is not None and st.button("Import", key="import"):
         try:
             name, gs = datasets.import_upload(home_dir, upload.name, upload.getvalue())
-            for w in gs.warnings:
-                st.warning(w)
-            store.set_setting(ACTIVE_KEY, name)
-            st.success(f"Imported {len(gs)} images as '{name}'; it is now the active set.")
+            choose_training_set(name)
+            st.session_state.pop("galaxy_set", None)           # show the new set
+            st.session_state["_imported"] = (f"Imported {len(gs)} images as '{name}': listed for everyone, and "
+                                             "what your new runs train on.", list(gs.warnings))
             galaxy_set.clear()
+            st.rerun()
         except UserError as e:
             st.error(str(e))
 

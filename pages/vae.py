@@ -65,7 +65,7 @@ max_seconds = c4.number_input("Time limit (s)", 10, 7200, 300, step=30, key="max
 if arch == "paper":
     st.caption(text("vae", "The paper architecture"))
 shown = run_picker(store.list(model="vae"), key="vae")
-data = training_data(store)
+data = training_data(store, "vae")
 
 
 def start() -> str:

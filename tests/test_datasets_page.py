@@ -65,4 +65,4 @@ def test_datasets_page_lists_imported_set_and_activates_it(home):
     at.selectbox(key="galaxy_set").select("mine").run()
     assert not at.exception
     at.button(key="activate").click().run()
-    assert RunStore(home).get_setting("active_galaxy_set") == "mine"
+    assert at.session_state["_training_set"] == "mine"              # this session's choice

@@ -32,11 +32,11 @@ def test_gan_and_vae_tasks_train_on_the_imported_set(home):
     assert vae.VAETask(vcfg, CPU).images.shape == (9, 3, 32, 32)
 
 
-def test_active_set_falls_back_to_rendered_when_it_is_gone(home):
-    store = RunStore(home)
-    assert datasets.active_set(store) == "rendered"
-    store.set_setting(datasets.ACTIVE_SETTING, "deleted-set")
-    assert datasets.active_set(store) == "rendered"
+def test_a_chosen_set_falls_back_to_rendered_when_it_is_gone(home):
+    assert datasets.existing_set(home, None) == "rendered"
+    assert datasets.existing_set(home, "deleted-set") == "rendered"
+    name, _ = datasets.import_upload(home, "mine.zip", small_zip())
+    assert datasets.existing_set(home, name) == name
 
 
 def test_cli_trains_on_a_named_set_and_refuses_an_unknown_one(home):
@@ -49,10 +49,35 @@ def test_cli_trains_on_a_named_set_and_refuses_an_unknown_one(home):
     assert r.returncode == 1 and "no galaxy set named 'nope'" in r.stdout + r.stderr
 
 
-def test_pages_say_which_set_new_runs_train_on(home):
+def test_pages_say_which_set_new_runs_train_on_and_a_choice_is_the_sessions_own(home):
+    """Issue 19: importing a set on the Datasets page made it every session's active set."""
     name, _ = datasets.import_upload(home, "mine.zip", small_zip())
-    RunStore(home).set_setting(datasets.ACTIVE_SETTING, name)
-    for page in ("../pages/gan.py", "../pages/vae.py"):
-        at = AppTest.from_file(page, default_timeout=60).run()
-        assert not at.exception
-        assert any(f"the imported set '{name}'" in c.value for c in at.caption), page
+    store = RunStore(home)
+    mine = AppTest.from_file("../pages/datasets.py", default_timeout=180).run()
+    mine.selectbox(key="galaxy_set").select(name).run()
+    mine.button(key="activate").click().run()
+    assert not mine.exception
+    assert any(f"train on '{name}'" in c.value for c in mine.caption)
+    chosen = mine.session_state["_training_set"]
+    assert chosen == name
+    for page, key in (("gan", "gan_training_set"), ("vae", "vae_training_set")):
+        same = AppTest.from_file(f"../pages/{page}.py", default_timeout=60)
+        same.session_state["_training_set"] = chosen                      # this session, on another page
+        same.run()
+        assert not same.exception and same.selectbox(key=key).value == name
+        other = AppTest.from_file(f"../pages/{page}.py", default_timeout=60).run()     # another session
+        assert not other.exception and other.selectbox(key=key).value == "rendered"
+        assert f"imported set '{name}'" in other.selectbox(key=key).options     # imported sets are listed for all
+    assert store.get_setting("active_galaxy_set") is None                # nothing global was set
+
+
+def test_right_after_an_import_the_page_says_one_thing(home):
+    """Issue 19: after an import the page said both "'rendered' is the active set" and "it is now the active set"."""
+    at = AppTest.from_file("../pages/datasets.py", default_timeout=180).run()
+    at.file_uploader(key="galaxy_upload").set_value(("mine.zip", small_zip(), "application/zip")).run()
+    at.button(key="import").click().run()
+    assert not at.exception
+    said = [m.value for m in [*at.success, *at.caption]]
+    assert any("Imported 9 images as 'mine'" in t for t in said)
+    assert at.selectbox(key="galaxy_set").value == "mine"
+    assert not any("'rendered'" in t for t in said), said

@@ -2,7 +2,8 @@
 
 An upload is written under home/datasets/incoming with a name we choose (never the
 user's path), checked by the loaders, and stored as a normalised .npz; the original
-bytes are deleted whatever happens. The active set's name is a run-store setting.
+bytes are deleted whatever happens. Every imported set is listed for everyone; which one
+a run trains on is that run's `data` setting, chosen per browser session on the pages.
 """
 from __future__ import annotations
 
@@ -23,7 +24,6 @@ from autoenc.errors import UserError
 from autoenc.files import atomic_write_bytes
 
 RENDERED = "rendered"
-ACTIVE_SETTING = "active_galaxy_set"   # run-store setting: the set the image pages train on
 ALLOWED_SUFFIXES = (".npz", ".zip", ".h5", ".hdf5")
 STORED_SIZE = 128           # imported sets are kept at 128 px; pages resize down
 BROWSE_N = 600              # images in the rendered set the Datasets page browses
@@ -99,10 +99,9 @@ def load_set(home: Path, name: str, size: int = 64) -> GalaxySet:
 
 
 
-def active_set(store) -> str:
-    """The galaxy set chosen on the Datasets page ('rendered' if none, or if it was deleted)."""
-    name = store.get_setting(ACTIVE_SETTING) or RENDERED
-    return name if name in list_sets(store.home) else RENDERED
+def existing_set(home: Path, name: str | None) -> str:
+    """name if that set exists in this home, else 'rendered' (a set deleted since it was chosen)."""
+    return name if name in list_sets(home) else RENDERED
 
 
 def training_set(name: str, n: int, size: int, seed: int) -> GalaxySet:

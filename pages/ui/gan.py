@@ -121,7 +121,7 @@ def training_section(store: RunStore, model: str, task_cls) -> Run | None:
                                  help="rendered once per size and cached on disk")
     seed = c[4].number_input("Seed", value=0, step=1, key=f"{model}_seed")
     shown = run_picker(store.list(model=model), key=model)
-    data = training_data(store)
+    data = training_data(store, model)
 
     def start() -> str:
         settings = {"image_size": int(size), "steps": int(steps), "n_images": int(n_images), "seed": int(seed),

@@ -9,7 +9,7 @@ import time
 import plotly.graph_objects as go
 import streamlit as st
 
-from autoenc.data.datasets import RENDERED, active_set
+from autoenc.data.datasets import RENDERED, existing_set, list_sets
 from autoenc.errors import UserError
 from autoenc.paths import home
 from autoenc.registry import MODELS
@@ -180,12 +180,28 @@ def queue_notice(store: RunStore, run: Run, key: str) -> None:
         st.rerun()
 
 
-def training_data(store: RunStore) -> str:
-    """The galaxy set a new run trains on (the Datasets page's active set), said on the page."""
-    name = active_set(store)
-    what = "rendered galaxies" if name == RENDERED else f"the imported set '{name}'"
-    st.caption(f"New runs train on {what}, the active galaxy set (change it on the Datasets page).")
-    return name
+TRAINING_SET = "_training_set"      # session state: the galaxy set this browser session's runs train on
+
+
+def chosen_training_set(store: RunStore) -> str:
+    """This session's galaxy set for new runs ('rendered' until it picks another)."""
+    return existing_set(store.home, st.session_state.get(TRAINING_SET))
+
+
+def choose_training_set(name: str) -> None:
+    st.session_state[TRAINING_SET] = name
+
+
+def training_data(store: RunStore, key: str) -> str:
+    """Which galaxy set a new run on this page trains on: this session's choice, shown and
+    changeable here (and on the Datasets page); other sessions keep their own."""
+    names = list_sets(store.home)
+    current = chosen_training_set(store)
+    picked = st.selectbox("Train on", names, index=names.index(current), key=f"{key}_training_set",
+                          format_func=lambda n: "rendered galaxies" if n == RENDERED else f"imported set '{n}'",
+                          help="this browser session's choice; imported sets are on the Datasets page")
+    choose_training_set(picked)
+    return picked
 
 
 def elapsed(run: Run) -> str:

@@ -19,6 +19,7 @@ from autoenc import paths
 from autoenc.files import atomic_write_bytes
 
 EVAL_VERSION = 1
+MAX_ENTRIES = 300           # a training run rewrites its checkpoint: keep the newest entries only
 
 
 def file_hash(path: Path) -> str:
@@ -52,4 +53,7 @@ def cached(checkpoint: Path, what: str, compute: Callable[[], dict]) -> dict:
         pass
     result = _plain(compute())
     atomic_write_bytes(path, json.dumps(result).encode())
+    entries = sorted(path.parent.glob("*.json"), key=lambda p: p.stat().st_mtime)
+    for old in entries[:-MAX_ENTRIES]:
+        old.unlink(missing_ok=True)
     return result

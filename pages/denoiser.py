@@ -93,8 +93,13 @@ else:
 
 # -- results --------------------------------------------------------------------------
 st.subheader("Results on held-out traces")
+def held_out_figures(path: Path) -> dict[str, str]:
+    r = heldout_report(str(path), path.stat().st_mtime, noise)
+    return {"peak accuracy": f"{r['peak_accuracy']:.1%}", "SNR gain (median)": f"{r['snr_gain_db']:+.1f} dB"}
+
+
 picked = checkpoint_picker(store, shown, {"shipped checkpoint": shipped_path(shipped_file(noise))},
-                           key=f"denoiser_source_{noise}")
+                           key=f"denoiser_source_{noise}", label="Model shown below", figures=held_out_figures)
 if picked is None:
     st.warning("No checkpoint for this noise type yet: train one, or run `python -m autoenc pretrain denoiser`.")
     st.stop()

@@ -81,8 +81,15 @@ if shown:
         show_image(latest[1], f"originals (top) and reconstructions (bottom) at step {latest[0]}")
 
 # -- the model explored below -----------------------------------------------------------
+def held_out_figures(path: Path) -> dict[str, str]:
+    size = trained_model(path, "vae").config.image_size
+    errors, kl = errors_and_kl(str(path), path.stat().st_mtime, size)
+    return {"reconstruction error (MSE per pixel)": f"{errors.mean():.2e}", "KL (nats)": f"{kl.sum():.0f}",
+            "dimensions in use": f"{int((kl > ACTIVE_KL).sum())} of {len(kl)}"}
+
+
 picked = checkpoint_picker(store, shown, {"shipped convolutional VAE (64 px)": shipped_path(SHIPPED_FILE)},
-                           key="vae_source", label="Model explored below")
+                           key="vae_source", label="Model explored below", figures=held_out_figures)
 if picked is None:
     st.info("No VAE checkpoint yet: train one above, or run `python -m autoenc pretrain vae`.")
     st.stop()

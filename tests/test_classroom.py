@@ -193,3 +193,25 @@ def test_home_suggests_an_order_for_a_lesson_and_says_where_the_classifier_is_us
     assert used == ["It has no page of its own; it is used on GAN, acGAN, WGAN-GP, WGAN-div:"]
     gan_pages = {MODELS[m].page.removeprefix("pages/").removesuffix(".py") for m in ("gan", "acgan", "wgan-gp", "wgan-div")}
     assert gan_pages <= {link.proto.page for link in at.get("page_link")}
+
+
+# -- 4. your run and the shipped model, side by side --------------------------------------------
+
+def test_the_page_shows_your_run_beside_the_shipped_model_and_you_pick_which_it_shows(home):
+    store = RunStore(home)
+    run_id, _ = finished_denoiser(store, steps=20)
+    at = page("denoiser").run()
+    at.radio(key="noise").set_value("uniform").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    run_label = f"run {run_id} (step 20)"
+    assert list(table.columns) == ["shipped checkpoint", run_label]
+    assert list(table.index) == ["peak accuracy", "SNR gain (median)"]
+    assert table.loc["peak accuracy", "shipped checkpoint"] != table.loc["peak accuracy", run_label]
+    source = at.radio(key="denoiser_source_uniform")
+    assert source.value == "shipped checkpoint"                    # the page does not switch by itself
+    assert any(c.value.startswith("Model: shipped checkpoint.") for c in at.caption)
+    source.set_value(run_label).run()
+    assert any(c.value.startswith(f"Model: {run_label}.") for c in at.caption)
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Peak accuracy"] == table.loc["peak accuracy", run_label]

@@ -26,6 +26,7 @@ def test_figures_are_computed_once_per_file_and_again_when_it_changes(tmp_path, 
 
 def test_the_denoiser_page_reads_its_held_out_figures_from_the_cache(home, tmp_path, monkeypatch):
     monkeypatch.setattr(paths, "CACHE_DIR", tmp_path / "cache")
+    st.cache_data.clear()                                                      # figures of earlier tests
     first = AppTest.from_file("../pages/denoiser.py", default_timeout=240).run()
     assert not first.exception
     figures = {m.label: m.value for m in first.metric}

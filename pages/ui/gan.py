@@ -16,6 +16,7 @@ import streamlit as st
 
 from autoenc.data.galaxy_set import CLASS_NAMES
 from autoenc.errors import CheckpointError, UserError
+from autoenc.images import image_grid
 from autoenc.inference.gan import class_rows, generate, sampling_generator
 from autoenc.paths import shipped_path
 from autoenc.registry import get_model
@@ -175,8 +176,11 @@ def samples_section(store: RunStore, model: str, shown: Run | None) -> Path | No
     """32 samples from the shipped checkpoint or the shown run's; returns the file drawn from."""
     st.subheader(f"{N_SAMPLES} random samples")
     shipped = shipped_path(f"{model}-64.safetensors")
+    def preview(path: Path) -> np.ndarray:
+        return image_grid(sample_images(str(path), path.stat().st_mtime, model, 0, None)[:8], 8)
+
     picked = checkpoint_picker(store, shown, {"shipped 64 px checkpoint": shipped}, key=f"{model}_source",
-                               label="Draw from")
+                               label="Draw from", preview=preview)
     if picked is None:
         st.info(f"No checkpoint to draw from yet: the shipped `{shipped.name}` is not there (make it with "
                 f"`python -m autoenc pretrain {model}`), and no run shown here has saved one. A run saves "

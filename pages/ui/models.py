@@ -3,7 +3,10 @@ and rebuilt from its file once per version of the file."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
+import numpy as np
+import pandas as pd
 import streamlit as st
 
 from autoenc.errors import CheckpointError
@@ -46,13 +49,27 @@ def checkpoint_choices(store: RunStore, run: Run | None, shipped: dict[str, Path
 
 
 def checkpoint_picker(store: RunStore, run: Run | None, shipped: dict[str, Path], key: str,
-                      label: str = "Model shown") -> tuple[str, Path] | None:
-    """A radio of checkpoint_choices (the shipped model first, and chosen until the user picks
-    another); returns (label, path), or None when there is no checkpoint at all."""
+                      label: str = "Model shown", figures: Callable[[Path], dict[str, str]] | None = None,
+                      preview: Callable[[Path], np.ndarray] | None = None) -> tuple[str, Path] | None:
+    """The shipped model and the run's checkpoints side by side, labelled (each one's `figures`
+    in a table, its `preview` image), and a radio to pick the one the rest of the page shows:
+    the shipped model until the user picks another. Returns (label, path), or None when there
+    is no checkpoint at all."""
     choices = checkpoint_choices(store, run, shipped)
     if not choices:
         return None
+    if len(choices) > 1 and (figures or preview):
+        compare(choices, figures, preview)
     if st.session_state.get(key) not in choices:
         st.session_state.pop(key, None)
     name = st.radio(label, list(choices), horizontal=True, key=key)
     return name, choices[name]
+
+
+def compare(choices: dict[str, Path], figures, preview) -> None:
+    if figures:
+        table = {label: figures(path) for label, path in choices.items()}
+        st.dataframe(pd.DataFrame(table), width="stretch")
+    if preview:
+        for col, (label, path) in zip(st.columns(len(choices)), choices.items()):
+            col.image(preview(path), caption=label, output_format="PNG")

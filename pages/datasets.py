@@ -11,6 +11,7 @@ from autoenc.images import image_grid as grid
 from autoenc.paths import home
 from pages.ui.runs import choose_training_set, chosen_training_set, get_store
 from pages.ui.setup import page_setup
+from pages.ui.traces import LEGEND, log_axis
 
 
 @st.cache_data(show_spinner="Loading galaxies…", max_entries=4)
@@ -110,10 +111,10 @@ for j, noise in enumerate(radio.NOISE_TYPES, start=1):
         peak = max(peak, float(p.max()))
         fig.add_scatter(x=f, y=p, line=dict(color=colour), name=name, legendgroup=name, showlegend=False,
                         row=2, col=j)
-    fig.update_yaxes(type="log", range=[np.log10(peak) - 6, np.log10(peak) + 0.3], row=2, col=j)
+    log_axis(fig, range=[np.log10(peak) - 6, np.log10(peak) + 0.3], row=2, col=j)
     fig.update_xaxes(title_text="time (µs)", row=1, col=j)
     fig.update_xaxes(title_text="frequency (MHz)", row=2, col=j)
 fig.update_yaxes(title_text="µV", row=1, col=1)
 fig.update_yaxes(title_text="power (µV²/Hz)", row=2, col=1)
-fig.update_layout(height=620, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.08))
+fig.update_layout(height=620, margin=dict(l=10, r=10, t=70, b=10), legend={**LEGEND, "y": 1.06})
 st.plotly_chart(fig, width="stretch", key="radio")

@@ -1,11 +1,8 @@
 """Denoiser: a 1-D conv autoencoder cleans cosmic-ray radio pulses out of three kinds of noise."""
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
 from autoenc.data import heldout, radio
 from autoenc.errors import UserError
@@ -19,10 +16,9 @@ from pages.ui.models import checkpoint_picker, trained_model
 from pages.ui.runs import get_store, live_chart, run_controls, run_picker
 from pages.ui.setup import page_setup
 from pages.ui.text import text
+from pages.ui.traces import ZOOM_US, spectra_figure, trace_figure
 
 NOISE_LABELS = {"galactic": "realistic (galactic)", "uniform": "uniform", "cosine": "cosine"}
-COLOURS = {"noisy": "#adb5bd", "truth": "#1c7ed6", "output": "#e8590c"}
-US = 1e6 / radio.FS_HZ  # microseconds per sample
 TASK = get_model("denoiser").task_class()
 
 
@@ -38,31 +34,29 @@ def heldout_report(path: str, mtime: float, noise: str) -> dict:
                   lambda: dn.report(trained_model(Path(path), "denoiser").modules["denoiser"], heldout.radio(noise)))
 
 
-def trace_figure(t_us, traces: dict, title: str, height=230) -> go.Figure:
-    fig = go.Figure()
-    for name, y in traces.items():
-        fig.add_scatter(x=t_us, y=y, mode="lines", name=name, line=dict(color=COLOURS[name], width=1.3 if name == "noisy" else 1.8))
-    fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=35, b=10), showlegend=True,
-                      legend=dict(orientation="h", y=-0.3), xaxis_title="time (µs)", yaxis_title="µV")
-    return fig
-
-
 page_setup(__file__)
 st.title("Denoiser")
 st.markdown(text("denoiser"))
 c1, c2 = st.columns([1, 1])
 noise = c1.radio("Noise type", radio.NOISE_TYPES, format_func=NOISE_LABELS.get, horizontal=True, key="noise")
 snr_lo, snr_hi = c2.slider("SNR range (max |signal| / RMS noise)", 1.0, 30.0, (2.0, 20.0), step=0.5, key="snr")
+zoom = st.toggle(f"Zoom the traces on the pulse (±{ZOOM_US:g} µs around its peak)", value=True, key="zoom",
+                 help="off: the whole 2.78 µs trace")
+
+
+def show_trace(col, traces: dict, title: str, key: str, height: int = 240) -> None:
+    col.markdown(f"**{title}**")
+    col.plotly_chart(trace_figure(traces, zoom=zoom, height=height), width="stretch", key=key)
+
 
 # -- the three datasets, side by side ------------------------------------------------
 st.subheader("The three noise datasets")
 st.caption(text("denoiser", "The three noise datasets"))
-t_us = np.arange(radio.N_SAMPLES) * US
 cols = st.columns(3)
 for col, kind in zip(cols, radio.NOISE_TYPES):
     ex = examples(kind, snr_lo, snr_hi)
-    col.plotly_chart(trace_figure(t_us, {"noisy": ex.noisy[0], "truth": ex.clean[0]},
-                                  f"{NOISE_LABELS[kind]} · SNR {ex.snr[0]:.1f}"), width="stretch", key=f"ex_{kind}")
+    show_trace(col, {"noisy": ex.noisy[0], "truth": ex.clean[0]}, f"{NOISE_LABELS[kind]} · SNR {ex.snr[0]:.1f}",
+               f"ex_{kind}")
 
 # -- training -------------------------------------------------------------------------
 st.subheader("Train")
@@ -119,8 +113,8 @@ m2.metric("SNR gain (median)", f"{rep['snr_gain_db']:+.1f} dB")
 st.markdown(text("denoiser", "The measures"))
 cols = st.columns(3)
 for i, (col, ex) in enumerate(zip(cols, rep["examples"])):
-    col.plotly_chart(trace_figure(t_us, {k: ex[k] for k in ("noisy", "truth", "output")},
-                                  f"input SNR {ex['snr']:.1f}", height=260), width="stretch", key=f"res_{i}")
+    show_trace(col, {k: ex[k] for k in ("noisy", "truth", "output")}, f"input SNR {ex['snr']:.1f}", f"res_{i}",
+               height=260)
 st.dataframe(pd.DataFrame(rep["bins"]).rename(columns={
     "snr_lo": "SNR from", "snr_hi": "SNR to", "n": "traces", "peak_accuracy": "peak accuracy",
     "snr_gain_db": "SNR gain (dB)"}).style.format({"peak accuracy": "{:.1%}", "SNR gain (dB)": "{:+.1f}"}),
@@ -129,26 +123,18 @@ st.dataframe(pd.DataFrame(rep["bins"]).rename(columns={
 # -- spectra and the comparison of noise types ----------------------------------------
 st.subheader("Spectra for the three noise types")
 st.caption(text("denoiser", "Spectra"))
-fig = make_subplots(rows=1, cols=3, subplot_titles=[NOISE_LABELS[k] for k in radio.NOISE_TYPES], shared_yaxes=True)
-table, peak = [], 0.0
-for j, kind in enumerate(radio.NOISE_TYPES, start=1):
+spectra, table = {}, []
+for kind in radio.NOISE_TYPES:
     path = checkpoint if kind == noise else shipped_path(shipped_file(kind))
     if not path.exists():
         continue
     r = rep if kind == noise else heldout_report(str(path), path.stat().st_mtime, kind)
-    for name, key in (("noisy", "spectrum_noisy"), ("truth", "spectrum_clean"), ("output", "spectrum_output")):
-        f, p = r[key]
-        peak = max(peak, float(np.max(p)))
-        fig.add_scatter(x=f, y=p, mode="lines", name=name, line=dict(color=COLOURS[name]), legendgroup=name,
-                        showlegend=j == 1, row=1, col=j)
+    spectra[NOISE_LABELS[kind]] = {"noisy": r["spectrum_noisy"], "truth": r["spectrum_clean"],
+                                   "output": r["spectrum_output"]}
     table.append({"noise": NOISE_LABELS[kind], "model": "selected" if kind == noise else "shipped",
                   "peak accuracy": r["peak_accuracy"], "SNR gain (dB)": r["snr_gain_db"],
                   "the article's accuracy": dn.ARTICLE_ACCURACY[kind]})
-# Six decades below the strongest line: enough to see the band edges and what leaks outside.
-fig.update_yaxes(type="log", range=[np.log10(peak) - 6, np.log10(peak) + 0.3] if peak > 0 else None)
-fig.update_yaxes(title_text="power (µV²/Hz)", col=1)
-fig.update_xaxes(title_text="frequency (MHz)")
-fig.update_layout(height=330, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
+fig = spectra_figure(spectra)
 st.plotly_chart(fig, width="stretch", key="spectra")
 st.dataframe(pd.DataFrame(table).style.format({"peak accuracy": "{:.1%}", "SNR gain (dB)": "{:+.1f}",
                                                "the article's accuracy": "{:.0%}"}), hide_index=True, width="stretch")
@@ -163,7 +149,6 @@ with st.expander("Try the model on your own traces (radio_data.npz)"):
             r = dn.report(trained_model(checkpoint, "denoiser").modules["denoiser"], data, rescale=True)
             st.success(f"{len(data):,} traces: peak accuracy {r['peak_accuracy']:.1%}, SNR gain {r['snr_gain_db']:+.1f} dB")
             ex = r["examples"][-1]
-            st.plotly_chart(trace_figure(t_us, {k: ex[k] for k in ("noisy", "truth", "output")},
-                                         "one of your traces"), width="stretch", key="own")
+            show_trace(st, {k: ex[k] for k in ("noisy", "truth", "output")}, "one of your traces", "own")
         except UserError as e:
             st.error(str(e))

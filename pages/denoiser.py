@@ -37,6 +37,9 @@ def heldout_report(path: str, mtime: float, noise: str) -> dict:
 page_setup(__file__)
 st.title("Denoiser")
 st.markdown(text("denoiser"))
+st.markdown(text("denoiser", "What to look at"))
+with st.expander("Try this", expanded=True):
+    st.markdown(text("denoiser", "Try this"))
 c1, c2 = st.columns([1, 1])
 noise = c1.radio("Noise type", radio.NOISE_TYPES, format_func=NOISE_LABELS.get, horizontal=True, key="noise")
 snr_lo, snr_hi = c2.slider("SNR range (max |signal| / RMS noise)", 1.0, 30.0, (2.0, 20.0), step=0.5, key="snr")

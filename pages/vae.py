@@ -48,6 +48,9 @@ st.title("VAE")
 st.markdown(text("vae", latent_dim=VAEConfig.latent_dim))
 st.latex(r"\mathcal{L} = \underbrace{\lVert x - \hat x \rVert^2}_{\text{reconstruction}}"
          r" + \beta\, \underbrace{\tfrac12 \sum_j \left(\mu_j^2 + \sigma_j^2 - 1 - \log \sigma_j^2\right)}_{\mathrm{KL}(q(z|x)\,\|\,\mathcal N(0, I))}")
+st.markdown(text("vae", "What to look at"))
+with st.expander("Try this", expanded=True):
+    st.markdown(text("vae", "Try this"))
 
 store = get_store()
 if store is None:

@@ -4,6 +4,7 @@ on every page, status text that does not contradict itself, a Runs page that tel
 apart, a home page that says where to start."""
 import os
 import time
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -215,3 +216,56 @@ def test_the_page_shows_your_run_beside_the_shipped_model_and_you_pick_which_it_
     assert any(c.value.startswith(f"Model: {run_label}.") for c in at.caption)
     shown = {m.label: m.value for m in at.metric}
     assert shown["Peak accuracy"] == table.loc["peak accuracy", run_label]
+
+
+# -- 9 and 10. figures from measurements, text written for students ----------------------------
+
+TEXT = Path(__file__).resolve().parents[1] / "pages" / "text"
+MODEL_PAGES = [Path(spec.page).stem for spec in MODELS.values() if spec.page]
+JARGON = ("AVX", "AMX", "bfloat16", "ema_decay", "fake_class_weight", "seed paper", "seed Figure", "the seed's")
+
+
+def test_every_page_reads_its_prose_from_its_text_file_written_for_students():
+    import re
+    from pages.ui.text import sections
+    for page in MODEL_PAGES:
+        found = sections(page)
+        assert "Try this" in found, page
+        assert "Revisiting Autoencoders" in found["intro"] and "the article" in found["intro"], page
+    assert "What to look at" in sections("denoiser") and "What to look at" in sections("vae")
+    assert "What to look at" in sections("gans")
+    assert "not on those of the Inception network" in sections("gans")["Mode collapse, measured"]
+    for path in TEXT.glob("*.md"):
+        prose = re.sub(r"\{\{\w+\}\}", "", path.read_text())          # placeholders are filled by the page
+        assert not [w for w in JARGON if w in prose], path.name
+        # a figure in the prose is a definition (2 % of the trace) or a placeholder filled by the page
+        assert re.findall(r"\d[\d.,]*\s?%", prose) in ([], ["2 %"]), path.name
+
+
+def test_the_acgan_page_quotes_the_class_accuracy_the_shipped_file_records(home, shipped):
+    from tests.test_gan_pages import save_task, tiny_task
+    from autoenc.runs.checkpoint import read_meta, save_checkpoint
+    task = tiny_task("acgan")
+    path = shipped / "acgan-64.safetensors"
+    save_task(task, path, step=7, with_optimizer=False)
+    meta = read_meta(path)
+    save_checkpoint(path, task.state_tensors(with_optimizer=False),
+                    {**meta, "selected_by": {"metric": "class_accuracy", "value": 0.777, "lower_is_better": False}})
+    at = AppTest.from_file("../pages/acgan.py", default_timeout=60).run()
+    assert not at.exception
+    assert any("drew the class asked for 78% of the time" in m.value for m in at.markdown)
+
+
+def test_the_gan_page_times_a_step_from_this_machines_runs(home, shipped):
+    store = RunStore(home)
+    at = AppTest.from_file("../pages/gan.py", default_timeout=60).run()
+    assert any("No run of this model at 32 px has trained on this machine yet" in i.value for i in at.info)
+    rid = store.create_run("gan", {"image_size": 32}, total_steps=100)
+    store.update(rid, status="finished", step=100)
+    with store.connect() as db:     # 100 steps in 50 s
+        db.executemany("INSERT INTO metrics (run_id, step, name, value, time) VALUES (?,?,?,?,?)",
+                       [(rid, 1, "loss_g", 1.0, 1000.0), (rid, 101, "loss_g", 1.0, 1050.0)])
+    at = AppTest.from_file("../pages/gan.py", default_timeout=60).run()
+    timing = " ".join(i.value for i in at.info)
+    assert "a 32 px step of this model took 0.5 s in your earlier runs (median of 1)" in timing
+    assert "a 5-minute run is about 600 steps" in timing

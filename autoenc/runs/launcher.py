@@ -165,6 +165,17 @@ def seconds_left(store: RunStore, run: Run) -> float | None:
     return max(0.0, min(left)) if left else None
 
 
+def step_seconds(store: RunStore, model: str, **settings) -> tuple[float, int] | None:
+    """(median seconds a step, runs measured) over this store's runs of the model with these
+    settings (e.g. image_size=32): what a step takes on this machine. None before any."""
+    rates = [store.step_rate(r.id, window_s=None) for r in store.list(model=model)
+             if all(r.config.get(k) == v for k, v in settings.items())]
+    rates = [r for r in rates if r]
+    if not rates:
+        return None
+    return float(sorted(1 / r for r in rates)[len(rates) // 2]), len(rates)
+
+
 def stop_run(store: RunStore, run_id: str, wait_s: float = 0.0) -> Run:
     """Ask the run to finish its step, checkpoint and exit; optionally wait for it."""
     run = store.request_stop(run_id)

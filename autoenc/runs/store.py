@@ -320,14 +320,17 @@ class RunStore:
                 ys.append(value)
         return out, seq
 
-    def step_rate(self, run_id: str, window_s: float = 60.0) -> float | None:
-        """Steps per second over the last window_s seconds of logged metrics (None: too few)."""
+    def step_rate(self, run_id: str, window_s: float | None = 60.0) -> float | None:
+        """Steps per second over the last window_s seconds of logged metrics, or over all of
+        them (None); None where there are too few."""
         with self.connect() as db:
             last = db.execute("SELECT MAX(time) FROM metrics WHERE run_id=?", (run_id,)).fetchone()[0]
             if last is None:
                 return None
+            if window_s is None:
+                window_s = float("inf")
             row = db.execute("SELECT MIN(step), MAX(step), MIN(time), MAX(time) FROM metrics "
-                             "WHERE run_id=? AND time>=?", (run_id, last - window_s)).fetchone()
+                             "WHERE run_id=? AND time>=?", (run_id, last - min(window_s, 1e12))).fetchone()
         steps, seconds = row[1] - row[0], row[3] - row[2]
         return steps / seconds if steps > 0 and seconds > 0 else None
 

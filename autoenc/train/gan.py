@@ -340,8 +340,7 @@ class ACGANTask(GANTask):
     recipe = Recipe(steps=6000, precision="auto", max_seconds=3 * 3600.0,
                     then=({"steps": 7250, "fake_class_weight": 0.0}, {"steps": 9000, "class_weight": 3.0},
                           {"steps": 10500, "class_weight": 10.0},
-                          {"steps": 11750, "augment": True, "from_best": True}),
-                    duration="about an hour where the CPU has bf16, two hours or more without")
+                          {"steps": 11750, "augment": True, "from_best": True}))
 
     def critic_loss(self, real, real_labels, fake, fake_labels) -> losses.Parts:
         (real_logits, real_cls), (fake_logits, fake_cls) = self.critic_scores(real, fake)
@@ -361,8 +360,7 @@ class WGANGPTask(GANTask):
     chart_metrics = {**GANTask.chart_metrics, "wasserstein": "Wasserstein estimate"}
     loss_functions = (losses.wgan_gp_critic_loss, losses.gradient_penalty, losses.wasserstein_generator_loss)
     recipe = Recipe(steps=1100, batch_size=32, max_seconds=4 * 3600.0,
-                    then=({"steps": 2000, "precision": "auto"}, {"steps": 3400, "ema_decay": 0.999}),
-                    duration="about 40 minutes where the CPU has bf16, two hours or more without")
+                    then=({"steps": 2000, "precision": "auto"}, {"steps": 3400, "ema_decay": 0.999}))
 
     def critic_loss(self, real, real_labels, fake, fake_labels) -> losses.Parts:
         real_scores, fake_scores = self.critic_scores(real, fake)
@@ -381,9 +379,7 @@ class WGANDivTask(WGANGPTask):
     loss_functions = (losses.wgan_div_critic_loss, losses.wasserstein_generator_loss)
     recipe = Recipe(steps=800, batch_size=32, max_seconds=4 * 3600.0,
                     then=({"steps": 3400, "precision": "auto", "ema_decay": 0.999},
-                          {"steps": 3400, "batch_size": 64, "from_best": True}),
-                    duration="about 70 minutes where the CPU has bf16 (the first 800 steps run in fp32), "
-                             "three hours or more without")
+                          {"steps": 3400, "batch_size": 64, "from_best": True}))
 
     def critic_loss(self, real, real_labels, fake, fake_labels) -> losses.Parts:
         # One pass over real and fake gives both the scores and the gradients the penalty needs.

@@ -112,7 +112,6 @@ class Recipe:
     precision: str = "fp32"
     ema_decay: float = 0.0
     then: tuple[dict, ...] = ()     # later stages of the same run (PretrainItem.then)
-    duration: str = "about half an hour"     # on one core, as measured when the file was made
 
 
 def adam(params, cfg: GANConfig, device: torch.device) -> torch.optim.Adam:

@@ -18,6 +18,7 @@ from autoenc.data.galaxy_set import CLASS_NAMES
 from autoenc.errors import CheckpointError, UserError
 from autoenc.images import image_grid
 from autoenc.inference.gan import class_rows, generate, sampling_generator
+from autoenc.metrics.judge import EVAL_SAMPLES
 from autoenc.paths import shipped_path
 from autoenc.registry import get_model
 from autoenc.runs import launcher
@@ -63,21 +64,38 @@ def stage_batches(task_cls) -> list[int]:
     return out
 
 
-def expectations(model: str, task_cls) -> str:
-    """What a run on this machine and the shipped checkpoint are: the page text's sections,
-    filled from the Task's recipe and the shipped file."""
+FIVE_MINUTES = 300.0
+
+
+def expectations(store: RunStore, model: str, task_cls, size: int) -> str:
+    """How long a step takes here (measured on this machine's earlier runs), where the samples
+    come from, and what the shipped checkpoint is (from the Task's plan and the file)."""
+    measured = launcher.step_seconds(store, model, image_size=size)
+    if measured:
+        seconds, n = measured
+        timing = text("gans", "Timing on this machine", size=size, seconds=f"{seconds:.2g}", n=n,
+                      steps=f"{round(FIVE_MINUTES / seconds, -1):,.0f}")
+    else:
+        timing = text("gans", "Timing not measured yet", size=size)
     final = task_cls.pretrain_plan()[0].final_settings
     first, *later = stage_batches(task_cls)
     batches = f"batch {first}" + (f", then {later[-1]} in its last stage" if later else "")
-    default = task_cls.Config()
-    decay = default.ema_decay
-    sampling = (text("gans", "Samples from a moving average", decay=f"{decay:g}", window=f"{round(1 / (1 - decay)):,}")
+    decay = task_cls.Config().ema_decay
+    sampling = (text("gans", "Samples from a moving average", window=f"{round(1 / (1 - decay)):,}")
                 if decay > 0 else text("gans", "Samples from the generator"))
-    averaged = (f", drawn by a moving average of its generator (decay {final['ema_decay']:g})"
-                if final.get("ema_decay") else "")
+    averaged = (", drawn by a moving average of its generator" if final.get("ema_decay") else "")
     shipped = text("gans", "The shipped checkpoint", run=shipped_run(model, final["steps"]), batches=batches,
-                   averaged=averaged, model=model, duration=task_cls.recipe.duration)
-    return " ".join([text(page_name(model), "What to expect"), text("gans", "Precision"), sampling, shipped])
+                   averaged=averaged, model=model)
+    return " ".join([timing, sampling, shipped])
+
+
+def kept_figures(model: str) -> dict[str, str]:
+    """The shipped file's own record of the validation it was kept at, for the page text."""
+    try:
+        sel = read_meta(shipped_path(f"{model}-64.safetensors"))["selected_by"]
+    except (OSError, CheckpointError, KeyError, TypeError):
+        return {}
+    return {"accuracy": f"{sel['value']:.0%}", "n": f"{EVAL_SAMPLES}"} if sel["metric"] == "class_accuracy" else {}
 
 
 def setting_values(cfg) -> dict[str, str]:
@@ -98,7 +116,11 @@ def gan_page(model: str) -> None:
     for formula in formulas(task_cls.loss_functions):
         st.latex(formula)
     st.markdown(text(page, "The loss", **setting_values(cfg)))
-    st.info(expectations(model, task_cls), icon=":material/timer:")
+    if kept := kept_figures(model):
+        st.markdown(text(page, "The shipped checkpoint's classes", **kept))
+    st.markdown(text("gans", "What to look at"))
+    with st.expander("Try this", expanded=True):
+        st.markdown(text(page, "Try this"))
 
     store = get_store()
     if store is None:
@@ -113,7 +135,7 @@ def training_section(store: RunStore, model: str, task_cls) -> Run | None:
     cfg = task_cls.Config()
     c = st.columns(5)
     size = c[0].selectbox("Image size (px)", (32, 64), key=f"{model}_size",
-                          help="32 px trains about 4 times faster; the shipped checkpoints are 64 px")
+                          help="32 px trains several times faster; the shipped checkpoints are 64 px")
     steps = c[1].number_input("Steps", value=cfg.steps, step=100, key=f"{model}_steps",
                               help="generator steps; training stops at the time limit if that comes first")
     limit = c[2].number_input("Time limit (s)", min_value=5, max_value=24 * 3600, value=300, step=30,
@@ -121,6 +143,7 @@ def training_section(store: RunStore, model: str, task_cls) -> Run | None:
     n_images = c[3].number_input("Training images", value=cfg.n_images, step=500, key=f"{model}_n_images",
                                  help="rendered once per size and cached on disk")
     seed = c[4].number_input("Seed", value=0, step=1, key=f"{model}_seed")
+    st.info(expectations(store, model, task_cls, int(size)), icon=":material/timer:")
     shown = run_picker(store.list(model=model), key=model)
     data = training_data(store, model)
 

@@ -7,11 +7,11 @@ from autoenc.data import datasets, radio
 from autoenc.data.galaxy_set import CLASS_NAMES
 from autoenc.errors import UserError
 from autoenc.metrics.signal import power_spectrum
-from autoenc.images import image_grid as grid
 from autoenc.paths import home
 from pages.ui.runs import choose_training_set, chosen_training_set, get_store
+from pages.ui.images import TILE_PX, show_grid
 from pages.ui.setup import page_setup
-from pages.ui.traces import LEGEND, log_axis
+from pages.ui.charts import LEGEND, log_axis
 
 
 @st.cache_data(show_spinner="Loading galaxies…", max_entries=4)
@@ -69,10 +69,9 @@ of_class = images[labels == CLASS_NAMES.index(klass)]
 if len(of_class) == 0:
     st.info(f"This set has no {klass} images.")
 else:
-    left, right = st.columns([3, 2])
-    left.image(grid(of_class[:40], 8), caption=f"{min(40, len(of_class))} of {len(of_class)} {klass} images",
-               width="stretch")
-    right.image(grid(of_class[:4], 2), caption="enlarged", width="stretch")
+    per_row = 8 if size <= 64 else 4              # a row fits the page's width at every size
+    show_grid(of_class[:40], per_row, f"{min(40, len(of_class))} of {len(of_class)} {klass} images")
+    show_grid(of_class[:4], 4, "four of them, enlarged", tile=2 * TILE_PX)
 
 with st.expander("Bring your own galaxy set"):
     st.markdown("An `.npz` with `images` (N, H, W, 3), `labels` and `class_names`; a `.zip` with one "

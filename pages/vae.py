@@ -16,7 +16,7 @@ from autoenc.registry import get_model
 from autoenc.runs import launcher
 from autoenc.train.task import setting_meta
 from autoenc.train.vae import DEFAULT_SIZE, SHIPPED_FILE, SIZES, VAEConfig
-from pages.ui.images import show_grid, show_image
+from pages.ui.images import TILE_PX, show_grid, show_image
 from pages.ui.models import checkpoint_picker, trained_model
 from pages.ui.runs import get_store, live_chart, run_controls, run_picker, training_data
 from pages.ui.setup import page_setup
@@ -81,7 +81,8 @@ if shown:
     live_chart(store, shown.id, TASK.chart_metrics, key="vae", title="Loss terms")
     latest = store.latest_sample(shown.id, "recon_grid")
     if latest:
-        show_image(latest[1], f"originals (top) and reconstructions (bottom) at step {latest[0]}")
+        show_image(latest[1], f"originals (top) and reconstructions (bottom) at step {latest[0]}",
+                   tile=shown.config.get("image_size"))
 
 # -- the model explored below -----------------------------------------------------------
 def held_out_figures(path: Path) -> dict[str, str]:
@@ -116,7 +117,7 @@ show_grid(np.concatenate([originals, recon]), 8, "8 held-out galaxies (top) and 
 
 # -- interpolation ------------------------------------------------------------------------
 st.subheader("Latent interpolation")
-show_grid(images[:N_PICK], 16, "pick two of these, numbered 0 to 15 from the left")
+show_grid(images[:N_PICK], 8, "pick two of these, numbered 0 to 15 from the top left, row by row")
 p1, p2, p3 = st.columns([1, 1, 3])
 a = p1.selectbox("From image", range(N_PICK), index=0, key="interp_a")
 b = p2.selectbox("To image", range(N_PICK), index=5, key="interp_b")
@@ -124,26 +125,24 @@ t = p3.slider("Position along the path", 0.0, 1.0, 0.5, step=0.05, key="interp_t
 try:
     here = V.interpolate(model, images[a], images[b], t)
     strip = V.interpolation_strip(model, images[a], images[b], steps=8)
-    q1, q2 = st.columns([1, 3])
-    with q1:
-        show_image(here, f"decoded at t = {t:.2f}", width=240)
-    with q2:
-        show_grid(strip, 8, "8 steps from the first image to the second (the article's Figure 10)",
-                  download="vae-interpolation.png")
-        def walk_gif(ends=(images[a], images[b])) -> bytes:        # made when clicked
-            return to_gif(V.interpolation_strip(model, *ends, steps=24), scale=2)
-        st.download_button("Download the walk as an animated GIF", walk_gif, "vae-interpolation.gif", "image/gif",
-                           key="dl_gif")
+    show_grid(here[None], 1, f"decoded at t = {t:.2f}", tile=3 * TILE_PX)
+    show_grid(strip, 8, "8 steps from the first image to the second (the article's Figure 10)",
+              download="vae-interpolation.png")
+
+    def walk_gif(ends=(images[a], images[b])) -> bytes:        # made when clicked
+        return to_gif(V.interpolation_strip(model, *ends, steps=24), scale=2)
+    st.download_button("Download the walk as an animated GIF", walk_gif, "vae-interpolation.gif", "image/gif",
+                       key="dl_gif")
 except UserError as e:
     st.error(str(e))
 
 # -- sampling ------------------------------------------------------------------------------
 st.subheader("Samples from the prior")
-s1, s2 = st.columns([1, 3])
+s1, s2 = st.columns(2, vertical_alignment="bottom")
 seed = s1.number_input("Seed", 0, 10**6, 0, key="sample_seed")
-temperature = s1.slider("Temperature", 0.1, 1.5, 1.0, step=0.1, key="temperature",
+temperature = s2.slider("Temperature", 0.1, 1.5, 1.0, step=0.1, key="temperature",
                         help="scale of z ~ N(0, T² I); below 1 stays where the codes of real galaxies lie")
-fitted = s1.toggle("Sample where the codes lie", value=True, key="fitted",
+fitted = st.toggle("Sample where the codes of real galaxies lie", value=True, key="fitted",
                    help="draw z from a Gaussian fitted to the codes of training galaxies instead of N(0, I): "
                         "a VAE with a small β uses only part of the prior, so plain prior samples are faint")
 if fitted:
@@ -151,8 +150,7 @@ if fitted:
     drawn = V.sample_latent_gaussian(model, 16, int(seed), mean, cov, temperature=temperature)
 else:
     drawn = V.sample_prior(model, 16, seed=int(seed), temperature=temperature)
-with s2:
-    show_grid(drawn, 8, "16 new galaxies decoded from random codes", download="vae-samples.png")
+show_grid(drawn, 8, "16 new galaxies decoded from random codes", download="vae-samples.png")
 
 # -- latent dimensions -------------------------------------------------------------------
 st.subheader("Which latent dimensions carry information")
@@ -169,8 +167,8 @@ cols = st.columns(3)
 for col, dim in zip(cols, top):
     with col:
         v = st.slider(f"dimension {dim}", -3.0, 3.0, 0.0, step=0.25, key=f"trav_{dim}")
-        show_image(V.traverse(model, base, dim, [float(base[dim]) + v])[0], f"dimension {dim} moved by {v:+.2f}",
-                   width=240)
+        show_grid(V.traverse(model, base, dim, [float(base[dim]) + v]), 1, f"dimension {dim} moved by {v:+.2f}",
+                  tile=2 * TILE_PX)
 
 # -- anomalies -----------------------------------------------------------------------------
 st.subheader("Anomalies: the worst reconstructed galaxies")

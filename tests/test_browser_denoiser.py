@@ -7,7 +7,7 @@ pytestmark = pytest.mark.browser
 
 CHART_POINTS_JS = """(title) => {
   for (const gd of document.querySelectorAll('.js-plotly-plot')) {
-    const t = gd.layout && gd.layout.title && (gd.layout.title.text || String(gd.layout.title));
+    const t = gd.layout && (gd.layout.meta || (gd.layout.title && (gd.layout.title.text || String(gd.layout.title))));
     if (t && t.includes(title)) return (gd._fullData || []).reduce((n, tr) => n + (tr._length || 0), 0);
   }
   return -1;

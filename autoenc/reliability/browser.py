@@ -138,7 +138,7 @@ def exceptions_on(page) -> list[str]:
 # keeps the figure on its graph div), or null: a chart that keeps updating shows it growing.
 CHART_LAST_X_JS = """(title) => {
   for (const gd of document.querySelectorAll('.js-plotly-plot')) {
-    const t = gd.layout && gd.layout.title && (gd.layout.title.text || String(gd.layout.title));
+    const t = gd.layout && (gd.layout.meta || (gd.layout.title && (gd.layout.title.text || String(gd.layout.title))));
     if (!t || !t.includes(title)) continue;
     const xs = (gd.data || []).flatMap(tr => Array.from(tr.x || [])).filter(v => typeof v === 'number');
     return xs.length ? Math.max(...xs) : null;

@@ -16,7 +16,6 @@ import streamlit as st
 
 from autoenc.data.galaxy_set import CLASS_NAMES
 from autoenc.errors import CheckpointError, UserError
-from autoenc.images import image_grid
 from autoenc.inference.gan import class_rows, generate, sampling_generator
 from autoenc.metrics.judge import EVAL_SAMPLES
 from autoenc.paths import shipped_path
@@ -33,7 +32,6 @@ from pages.ui.text import text
 
 GRID_SECONDS = 3.0          # the live grid: a run writes a new one about every 3 s
 N_SAMPLES, SAMPLE_COLS = 32, 8
-LIVE_GRID_WIDTH = 420
 
 
 def page_name(model: str) -> str:
@@ -157,12 +155,9 @@ def training_section(store: RunStore, model: str, task_cls) -> Run | None:
         st.info(f"No {get_model(model).title} run yet: press **Train**. The samples below come from the "
                 "shipped checkpoint when it is there.", icon=":material/play_circle:")
         return None
-    left, right = st.columns([3, 2])
-    with left:
-        title = "Losses" + (" and the Wasserstein estimate" if "wasserstein" in task_cls.chart_metrics else "")
-        live_chart(store, shown.id, task_cls.chart_metrics, key=f"{model}_loss", title=title, log_y=False)
-    with right:
-        live_grid(store, shown, task_cls)
+    title = "Losses" + (" and the Wasserstein estimate" if "wasserstein" in task_cls.chart_metrics else "")
+    live_chart(store, shown.id, task_cls.chart_metrics, key=f"{model}_loss", title=title, log_y=False)
+    live_grid(store, shown, task_cls)
     return shown
 
 
@@ -179,7 +174,7 @@ def live_grid(store: RunStore, run: Run, task_cls) -> None:
             st.caption("The first samples appear a few seconds after the run starts training.")
             return
         step, image = latest
-        show_image(image, f"Step {step:,}: {rows_note}", width=LIVE_GRID_WIDTH)
+        show_image(image, f"Step {step:,}: {rows_note}", tile=run.config.get("image_size"))
     grid()
 
 
@@ -200,7 +195,7 @@ def samples_section(store: RunStore, model: str, shown: Run | None) -> Path | No
     st.subheader(f"{N_SAMPLES} random samples")
     shipped = shipped_path(f"{model}-64.safetensors")
     def preview(path: Path) -> np.ndarray:
-        return image_grid(sample_images(str(path), path.stat().st_mtime, model, 0, None)[:8], 8)
+        return sample_images(str(path), path.stat().st_mtime, model, 0, None)[:8]
 
     picked = checkpoint_picker(store, shown, {"shipped 64 px checkpoint": shipped}, key=f"{model}_source",
                                label="Draw from", preview=preview)
@@ -235,15 +230,12 @@ def samples_section(store: RunStore, model: str, shown: Run | None) -> Path | No
     if trained.modules["generator"].n_classes:
         label = st.radio("Class", list(range(len(CLASS_NAMES))), format_func=lambda i: CLASS_NAMES[i],
                          horizontal=True, key=f"{model}_class")
-        left, right = st.columns(2)
-        with left:
-            st.markdown(f"**{CLASS_NAMES[label]}**, {N_SAMPLES} samples")
-            show_grid(sample_images(str(path), mtime, model, int(seed), int(label)), SAMPLE_COLS,
-                      f"{name} ({about}), seed {int(seed)}")
-        with right:
-            st.markdown("**One row per class, the same z in each column**")
-            show_grid(class_row_images(str(path), mtime, model, int(seed)), SAMPLE_COLS,
-                      " · ".join(f"row {i + 1}: {c}" for i, c in enumerate(CLASS_NAMES)))
+        st.markdown(f"**{CLASS_NAMES[label]}**, {N_SAMPLES} samples")
+        show_grid(sample_images(str(path), mtime, model, int(seed), int(label)), SAMPLE_COLS,
+                  f"{name} ({about}), seed {int(seed)}")
+        st.markdown("**One row per class, the same z in each column**")
+        show_grid(class_row_images(str(path), mtime, model, int(seed)), SAMPLE_COLS,
+                  " · ".join(f"row {i + 1}: {c}" for i, c in enumerate(CLASS_NAMES)))
         st.caption(text(page_name(model), "Samples by class"))
     else:
         show_grid(sample_images(str(path), mtime, model, int(seed), None), SAMPLE_COLS,

@@ -14,6 +14,7 @@ from autoenc.inference.gan import sampling_generator
 from autoenc.metrics import judge as J
 from autoenc.paths import shipped_path
 from autoenc.runs.store import Run, RunStore
+from pages.ui.charts import show_chart
 from pages.ui.models import trained_model
 from pages.ui.text import text
 
@@ -106,33 +107,31 @@ def measures_view(m: dict, label: str, key: str, series: dict | None = None) -> 
     fig.add_bar(x=list(CLASS_NAMES), y=m["class_histogram"], name=f"generated ({label})",
                 marker_color=CLASS_COLOURS[1])
     fig.add_bar(x=list(CLASS_NAMES), y=m["data_class_histogram"], name="data", marker_color=CLASS_COLOURS[0])
-    fig.update_layout(title="Class histogram", barmode="group", height=300, yaxis_title="share",
-                      yaxis_range=[0, 1], margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2))
-    left.plotly_chart(fig, width="stretch", key=f"{key}_hist")
+    fig.update_layout(barmode="group", height=320, yaxis_title="share", yaxis_range=[0, 1])
+    show_chart(fig, "Class histogram", key=f"{key}_hist", where=left)
     with right:
-        cols = st.columns(3)
-        cols[0].metric("Coverage", f"{m['coverage']:.2f}", help="higher is better; collapse pulls it down")
-        cols[1].metric("Precision", f"{m['precision']:.2f}" if "precision" in m else "-")
-        cols[2].metric("KID", f"{m['kid']:.3f}", help="lower is better; 0 when the feature sets match")
-        cols = st.columns(3)
-        cols[0].metric("TV distance", f"{m['tv_distance']:.2f}", help="between the two class histograms, 0 to 1")
-        if "class_accuracy" in m:
-            cols[1].metric("Class accuracy", f"{m['class_accuracy']:.0%}",
-                           help="share of samples the classifier puts in the class asked for")
         show_verdict(J.verdict(m))
+    # three to a row across the page: in half a column a metric's value is cut short
+    cols = st.columns(3)
+    cols[0].metric("Coverage", f"{m['coverage']:.2f}", help="higher is better; collapse pulls it down")
+    cols[1].metric("Precision", f"{m['precision']:.2f}" if "precision" in m else "-")
+    cols[2].metric("KID", f"{m['kid']:.3f}", help="lower is better; 0 when the feature sets match")
+    cols = st.columns(3)
+    cols[0].metric("TV distance", f"{m['tv_distance']:.2f}", help="between the two class histograms, 0 to 1")
+    if "class_accuracy" in m:
+        cols[1].metric("Class accuracy", f"{m['class_accuracy']:.0%}",
+                       help="share of samples the classifier puts in the class asked for")
     if series:
         curve_names = [n for n in ("coverage", "precision", "class_accuracy") if n in series]
         curves = go.Figure()
         for name in curve_names:
             curves.add_scatter(x=series[name][0], y=series[name][1], mode="lines+markers", name=CURVE_LABELS[name])
         shown = [CURVE_LABELS[n] for n in curve_names]
-        curves.update_layout(title=(", ".join(shown[:-1]) + " and " + shown[-1]).capitalize() + " over training",
-                             height=280, xaxis_title="step", yaxis_range=[0, 1.05],
-                             margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.3))
+        curves.update_layout(height=300, xaxis_title="step", yaxis_range=[0, 1.05])
         kid_fig = go.Figure()
         kid_fig.add_scatter(x=series["kid"][0], y=series["kid"][1], mode="lines+markers", name="KID")
-        kid_fig.update_layout(title="KID over training (lower is better)", height=280, xaxis_title="step",
-                              margin=dict(l=10, r=10, t=40, b=10))
+        kid_fig.update_layout(height=300, xaxis_title="step")
         c1, c2 = st.columns(2)
-        c1.plotly_chart(curves, width="stretch", key=f"{key}_coverage")
-        c2.plotly_chart(kid_fig, width="stretch", key=f"{key}_kid")
+        show_chart(curves, (", ".join(shown[:-1]) + " and " + shown[-1]).capitalize() + " over training",
+                   key=f"{key}_coverage", where=c1)
+        show_chart(kid_fig, "KID over training (lower is better)", key=f"{key}_kid", where=c2)

@@ -13,6 +13,7 @@ from autoenc.errors import CheckpointError
 from autoenc.runs.checkpoint import read_meta
 from autoenc.runs.store import Run, RunStore
 from autoenc.trained import Trained, load_trained
+from pages.ui.images import show_grid
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -70,6 +71,9 @@ def compare(choices: dict[str, Path], figures, preview) -> None:
     if figures:
         table = {label: figures(path) for label, path in choices.items()}
         st.dataframe(pd.DataFrame(table), width="stretch")
-    if preview:
-        for col, (label, path) in zip(st.columns(len(choices)), choices.items()):
-            col.image(preview(path), caption=label, output_format="PNG")
+    if preview:         # two to a row: a preview keeps its galaxies large on a narrow page
+        items = list(choices.items())
+        for row in range(0, len(items), 2):
+            for col, (label, path) in zip(st.columns(2), items[row:row + 2]):
+                with col:
+                    show_grid(preview(path), 4, label)

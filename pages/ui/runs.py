@@ -15,6 +15,7 @@ from autoenc.paths import home
 from autoenc.registry import MODELS
 from autoenc.runs import launcher
 from autoenc.runs.store import Run, RunStore
+from pages.ui.charts import show_chart
 
 POLL_SECONDS = 2.0      # how often a live chart asks the store for new rows
 MAX_POINTS = 400        # per series on screen; older points are merged pairwise beyond 2x this
@@ -83,10 +84,8 @@ def live_chart(store: RunStore, run_id: str, names: dict[str, str], key: str,
         for name, label in names.items():
             xs, ys = state["series"].get(name, ([], []))
             fig.add_scatter(x=xs, y=ys, mode="lines", name=label)
-        fig.update_layout(title=title, height=300, margin=dict(l=10, r=10, t=40, b=10),
-                          xaxis_title="step", legend=dict(orientation="h", y=-0.25),
-                          yaxis_type="log" if log_y else "linear")
-        st.plotly_chart(fig, width="stretch", key=f"{key}_plot")
+        fig.update_layout(height=320, xaxis_title="step", yaxis_type="log" if log_y else "linear")
+        show_chart(fig, title, key=f"{key}_plot")
         st.caption(status_label(run))
         if was_active and not run.active:
             st.rerun()  # the run ended: redraw the page once, without a polling timer

@@ -13,13 +13,13 @@ from plotly.subplots import make_subplots
 
 from autoenc.data import radio
 from autoenc.metrics.signal import peak_index
+from pages.ui.charts import LEGEND, log_axis
 
 COLOURS = {"noisy": "#adb5bd", "truth": "#1c7ed6", "output": "#e8590c"}
 STYLE = {"noisy": dict(width=1.2), "output": dict(width=2.0, dash="dash"), "truth": dict(width=1.6)}
 DRAW_ORDER = ("noisy", "output", "truth")           # the truth last: on top
 ZOOM_US = 0.3                                        # half the window shown around the pulse's peak
 US_PER_SAMPLE = 1e6 / radio.FS_HZ
-LEGEND = dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0)
 
 
 def pulse_window(truth) -> tuple[float, float]:
@@ -43,11 +43,6 @@ def trace_figure(traces: dict, zoom: bool = True, height: int = 240) -> go.Figur
     if zoom and "truth" in traces:
         fig.update_xaxes(range=list(pulse_window(traces["truth"])))
     return fig
-
-
-def log_axis(fig: go.Figure, **where) -> None:
-    """A log y axis labelled 10⁻⁶, 10⁻⁵, ... (not '1µ', '10n')."""
-    fig.update_yaxes(type="log", exponentformat="power", showexponent="all", dtick=1, **where)
 
 
 def spectra_figure(spectra: dict[str, dict[str, tuple]], height: int = 330) -> go.Figure:

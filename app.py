@@ -36,8 +36,11 @@ def home() -> None:
     st.subheader("The models")
     specs = list(MODELS.values())
     for row in range(0, len(specs), CARDS_PER_ROW):
-        for col, spec in zip(st.columns(CARDS_PER_ROW, border=True), specs[row:row + CARDS_PER_ROW]):
-            with col:
+        in_row = specs[row:row + CARDS_PER_ROW]
+        # a full row's cards are of one height; a last card alone gets no empty box beside it
+        columns = st.columns(CARDS_PER_ROW, border=len(in_row) == CARDS_PER_ROW)
+        for col, spec in zip(columns, in_row):
+            with col.container(border=len(in_row) < CARDS_PER_ROW):
                 card(spec, [r for r in runs if r.active and r.model == spec.name])
     training = sum(r.status == "running" for r in runs)
     queued = sum(r.status == "queued" for r in runs)
@@ -62,8 +65,9 @@ def card(spec, active) -> None:
     else:
         users = [m for m in MODELS.values() if spec.name in m.task_class().uses]
         st.caption("It has no page of its own; it is used on " + ", ".join(m.title for m in users) + ":")
-        for m in users:
-            st.page_link(m.page, label=m.title, icon=":material/arrow_forward:")
+        with st.container(horizontal=True):
+            for m in users:
+                st.page_link(m.page, label=m.title, icon=":material/arrow_forward:")
 
 
 def build_navigation():

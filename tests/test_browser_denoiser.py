@@ -24,7 +24,7 @@ def test_denoiser_page_trains_and_stops(tmp_path):
         assert not exceptions_on(page)
         screenshot(page, "denoiser-open")
 
-        page.get_by_text("uniform", exact=True).first.click()
+        page.locator('[data-testid="stRadio"]').get_by_text("uniform", exact=True).first.click()
         page.get_by_text("No uniform run yet").wait_for(timeout=30_000)
         page.get_by_role("button", name="Train").click()
         page.get_by_text(TITLE).first.wait_for(timeout=60_000)

@@ -246,3 +246,8 @@ def main(argv: list[str] | None = None, extra: Sequence[Command] = ()) -> int:
     except KeyboardInterrupt:
         print("autoenc: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader left (`runs list | head -1`): stop quietly, as other command-line tools do;
+        # stdout goes to /dev/null so the interpreter's final flush cannot fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141

@@ -20,7 +20,7 @@ if store is None:
 st.caption(text("runs", path=store.path))
 
 limit = st.number_input("Runs that may train at once (the rest wait in the queue)", 1, 8,
-                        value=store.max_concurrent(), key="max_concurrent")
+                        value=store.max_concurrent(), key="max_concurrent", disabled=bool(store.read_only))
 if limit != store.max_concurrent():
     store.set_setting("max_concurrent", int(limit))
 
@@ -72,7 +72,7 @@ if runs:
     chosen = st.selectbox("Run", [r.id for r in runs], key="run_choice")
     run = next(r for r in runs if r.id == chosen)
     run_actions(store, run, key="runs")
-    if st.button("Delete", type="secondary", key="runs_delete"):
+    if st.button("Delete", type="secondary", key="runs_delete", disabled=bool(store.read_only)):
         st.session_state["confirm_delete"] = run.id
     if st.session_state.get("confirm_delete") == run.id:
         st.warning(f"Delete run {run.id}, its metrics and its checkpoints?")

@@ -27,6 +27,7 @@ from autoenc.runs.store import Run, RunStore, pid_alive
 RUN_NICENESS = 10
 
 REAP_SECONDS = 2.0
+RESTART_NOTE = "it had no checkpoint yet, so it started again from step 0 with its own settings"
 # The runs this process started. A thread waits for the ones that ended, however they were
 # stopped (the page, the CLI, a signal), so none stays a zombie under the dashboard.
 _children: list[subprocess.Popen] = []
@@ -118,13 +119,16 @@ def prepare_resume(store: RunStore, run_id: str, extra_steps: int | None = None)
     from autoenc.runs.checkpoint import read_meta                    # torch: not for `runs list`
     run = resumable(store, run_id, extra_steps)
     # The file is the truth: a process killed between writing it and recording it in the
-    # store leaves the store one checkpoint behind.
-    step = int(read_meta(store.checkpoint_path(run_id))["step"])
+    # store leaves the store one checkpoint behind. A run that died before its first
+    # checkpoint starts again from step 0 with its own settings.
+    path = store.checkpoint_path(run_id)
+    step = int(read_meta(path)["step"]) if path.exists() else 0
     config = dict(run.config)
     if extra_steps:
         config["steps"] = step + extra_steps
-    store.update(run_id, status="queued", queued_at=time.time(), pid=None, ended=None, checkpoint_step=step,
-                 error=None, note=None, end_reason=None, stop_requested=0, config=config,
+    store.update(run_id, status="queued", queued_at=time.time(), pid=None, ended=None,
+                 checkpoint_step=step if path.exists() else None, error=None,
+                 note=None if path.exists() else RESTART_NOTE, end_reason=None, stop_requested=0, config=config,
                  total_steps=config["steps"])
     return config
 
@@ -146,8 +150,6 @@ def resumable(store: RunStore, run_id: str, extra_steps: int | None = None) -> R
     if run.can_extend and not extra_steps:
         raise UserError(f"run {run_id} has trained all its {run.total_steps:,} steps; train it for more "
                         "(Train N more, or: runs resume ID --steps N)")
-    if not store.checkpoint_path(run_id).exists():
-        raise UserError(f"run {run_id} has no checkpoint to resume from")
     return run
 
 

@@ -10,6 +10,7 @@ import io
 import json
 import os
 import sqlite3
+import tempfile
 import time
 import uuid
 from contextlib import contextmanager
@@ -108,7 +109,20 @@ class RunStore:
         self.home = Path(home)
         self.dir = self.home / "runs"
         self.path = self.dir / "runs.sqlite"
-        self.dir.mkdir(parents=True, exist_ok=True)
+        # Why nothing can be written here (a read-only folder or disk), or None. Such a store
+        # still lists the runs it holds, so the pages show them and the shipped models.
+        self.read_only: str | None = None
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=self.dir):
+                pass
+        except OSError as e:
+            self.read_only = (f"the run store folder {self.dir} cannot be written "
+                              f"({os.strerror(e.errno) if e.errno else e}), so training is off here; "
+                              "the shipped models still work. Point AUTOENC_HOME at a writable folder to train.")
+            if self.path.exists():
+                self._check_version()
+            return
         try:
             with self.connect() as db:
                 version = db.execute("PRAGMA user_version").fetchone()[0]
@@ -128,17 +142,48 @@ class RunStore:
                 "move it aside to start a new one"
             ) from None
 
+    def _check_version(self) -> None:
+        try:
+            with self.connect() as db:
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as e:
+            raise UserError(f"the run store {self.path} is not a readable SQLite database ({e})") from None
+        if version > SCHEMA_VERSION:
+            raise UserError(f"the run store {self.path} was written by a newer autoenc (schema version "
+                            f"{version}, this one reads up to {SCHEMA_VERSION}); update autoenc, or "
+                            "point --home / AUTOENC_HOME at another folder")
+
     # -- connections -------------------------------------------------------------
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        try:
+        if self.read_only:
+            db = self._connect_read_only()
+        else:
+            db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
+        try:
             db.row_factory = sqlite3.Row
             yield db
+        except sqlite3.DatabaseError:
+            if self.read_only:          # the authorizer refused a write
+                raise UserError(self.read_only) from None
+            raise
         finally:
             db.close()
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        """The file as it lies (immutable: SQLite writes nothing, not even its -shm), or an
+        empty store where there is none; a write raises UserError with the reason."""
+        if self.path.exists():
+            db = sqlite3.connect(f"file:{self.path}?immutable=1", uri=True, isolation_level=None)
+        else:
+            db = sqlite3.connect(":memory:", isolation_level=None)
+            db.executescript(SCHEMA)
+        reads = (sqlite3.SQLITE_READ, sqlite3.SQLITE_SELECT, sqlite3.SQLITE_PRAGMA, sqlite3.SQLITE_FUNCTION,
+                 sqlite3.SQLITE_TRANSACTION)
+        db.set_authorizer(lambda action, *_: sqlite3.SQLITE_OK if action in reads else sqlite3.SQLITE_DENY)
+        return db
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -215,6 +260,8 @@ class RunStore:
 
     def reconcile(self) -> list[str]:
         """Mark runs whose process died without saying so as interrupted; returns their ids."""
+        if self.read_only:
+            return []
         now = time.time()
         dead = []
         with self.connect() as db:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+import sys
 import time
 import traceback
 
@@ -10,6 +12,7 @@ import torch
 from autoenc.errors import UserError
 from autoenc.registry import get_model
 from autoenc.runs.checkpoint import load_checkpoint
+from autoenc.runs.launcher import RESTART_NOTE
 from autoenc.runs.store import RunStore
 from autoenc.train.loop import Outcome, train
 from autoenc.train.task import config_from_dict, config_to_dict
@@ -62,12 +65,16 @@ def execute(store: RunStore, model: str, settings: dict, *, run_id: str | None =
         run = store.get(run_id)
         if run.model != model:
             raise UserError(f"run {run_id} is a {run.model} run, not {model}")
-        tensors, meta = load_checkpoint(store.checkpoint_path(run_id), expect_model=model)
+        if store.checkpoint_path(run_id).exists():
+            tensors, meta = load_checkpoint(store.checkpoint_path(run_id), expect_model=model)
+            start_step = int(meta["step"])
+        else:            # it died before its first checkpoint: the same run, from step 0
+            store.best_checkpoint_path(run_id).unlink(missing_ok=True)
+            store.update(run_id, note=RESTART_NOTE)
         config = dict(run.config)
         config.update({k: v for k, v in settings.items() if k == "steps"})
         max_seconds = run.max_seconds if max_seconds is None else max_seconds
         cfg = config_from_dict(task_cls.Config, config)
-        start_step = int(meta["step"])
     else:
         cfg = config_from_dict(task_cls.Config, settings)
         existing = None
@@ -91,18 +98,40 @@ def execute(store: RunStore, model: str, settings: dict, *, run_id: str | None =
         if epochs is not None:
             cfg.steps = epochs * task.steps_per_epoch
         store.update(run_id, config=config_to_dict(cfg), total_steps=cfg.steps)
-        if tensors is not None:
-            task.load_state_tensors(tensors)
+        if resume:
+            if tensors is not None:
+                task.load_state_tensors(tensors)
             store.truncate_metrics(run_id, start_step)
             store.update(run_id, step=start_step)
         outcome = train(task, store, run_id, total_steps=cfg.steps, start_step=start_step,
                         max_seconds=max_seconds, progress=progress)
     except UserError as e:
-        outcome = Outcome("failed", store.get(run_id).step, str(e), "error")
+        outcome = Outcome("failed", last_step(store, run_id, start_step), str(e), "error")
+    except sqlite3.Error as e:     # the store's own disk is full or failing
+        outcome = Outcome("failed", last_step(store, run_id, start_step), f"the run store {store.path} could not be written ({e}); "
+                          "the last checkpoint is kept. Free some disk space, then resume.", "error")
     except Exception as e:  # a crash is recorded on the run, with its cause
         tb = traceback.format_exc(limit=-3)
-        outcome = Outcome("failed", store.get(run_id).step, f"{type(e).__name__}: {e}\n{tb}", "error")
-    store.update(run_id, status=outcome.status, ended=time.time(), stop_requested=0, end_reason=outcome.reason,
-                 error=outcome.message if outcome.status == "failed" else None,
-                 note=outcome.message if outcome.status != "failed" else None)
+        outcome = Outcome("failed", last_step(store, run_id, start_step), f"{type(e).__name__}: {e}\n{tb}", "error")
+    record_outcome(store, run_id, outcome, restarted=resume and tensors is None)
     return run_id, outcome
+
+
+def last_step(store: RunStore, run_id: str, default: int) -> int:
+    try:
+        return store.get(run_id).step
+    except sqlite3.Error:
+        return default
+
+
+def record_outcome(store: RunStore, run_id: str, outcome: Outcome, restarted: bool = False) -> None:
+    """Write how the run ended; where the store cannot take it (its disk is full), say it in
+    the run's log: the run is then marked interrupted by the next reader, its files intact."""
+    note = "; ".join(x for x in (RESTART_NOTE if restarted else "",
+                                 outcome.message if outcome.status != "failed" else "") if x) or None
+    try:
+        store.update(run_id, status=outcome.status, ended=time.time(), stop_requested=0, end_reason=outcome.reason,
+                     error=outcome.message if outcome.status == "failed" else None, note=note)
+    except sqlite3.Error as e:
+        print(f"autoenc: the run store could not record that run {run_id} {outcome.status} ({e}): "
+              f"{outcome.message}", file=sys.stderr, flush=True)

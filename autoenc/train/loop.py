@@ -3,10 +3,17 @@
 It logs what train_step returns (averaged over about a second, so the store and the
 charts stay light whatever the step rate), validates, snapshots samples for the page,
 checkpoints atomically, and stops cleanly on request, on a time limit or on NaN.
+
+Checkpoints come every `checkpoint_every` steps and at least every `checkpoint_seconds`
+of training, so a killed run loses at most that much whatever its step rate; where one
+write takes longer than CHECKPOINT_BUDGET of that interval (the 197 MB paper VAE), the
+interval grows to keep writing within the budget.
 """
 from __future__ import annotations
 
+import errno
 import math
+import os
 import signal
 import sys
 import time
@@ -19,6 +26,12 @@ from autoenc.runs.store import RunStore
 from autoenc.train.task import Task, config_to_dict
 
 FLUSH_SECONDS = 1.0
+CHECKPOINT_BUDGET = 0.05    # the share of training time checkpoint writes may take
+
+
+def checkpoint_interval(seconds: float, write_s: float) -> float:
+    """Seconds of training between checkpoints: the setting, or longer for a slow write."""
+    return max(seconds, write_s * (1 - CHECKPOINT_BUDGET) / CHECKPOINT_BUDGET)
 
 
 @dataclass
@@ -27,6 +40,19 @@ class Outcome:
     step: int
     message: str = ""
     reason: str = "steps"    # why it ended: autoenc.runs.run.END_REASONS
+
+
+class CheckpointWriteError(Exception):
+    """A checkpoint could not be written; the message says why and which one is kept."""
+
+    def __init__(self, step: int, kept: int, cause: OSError):
+        reason = os.strerror(cause.errno) if cause.errno else str(cause)
+        kept_text = (f"the checkpoint of step {kept:,} is kept and the run can resume from it" if kept
+                     else "no earlier checkpoint exists, so a resume starts again from step 0")
+        super().__init__(f"could not write the checkpoint of step {step:,}: {reason} ({cause.__class__.__name__}"
+                         f"{', ' + errno.errorcode.get(cause.errno, '') if cause.errno else ''}); {kept_text}. "
+                         "Free some disk space or check the run folder, then resume.")
+        self.step = step
 
 
 class _StopFlag:
@@ -50,10 +76,15 @@ class _StopFlag:
 BEST_FROM = 2 / 3
 
 
-def save_task_checkpoint(task: Task, store: RunStore, run_id: str, step: int) -> None:
-    meta = {"model": task.name, "config": config_to_dict(task.config), "step": step, "run_id": run_id}
+def save_task_checkpoint(task: Task, store: RunStore, run_id: str, step: int) -> float:
+    """Write the run's checkpoint; returns the seconds it took. `saved_at` (wall time) lets
+    the fault harness measure how much training a kill lost."""
+    t = time.monotonic()
+    meta = {"model": task.name, "config": config_to_dict(task.config), "step": step, "run_id": run_id,
+            "saved_at": time.time()}
     save_checkpoint(store.checkpoint_path(run_id), task.state_tensors(), meta)
     store.update(run_id, checkpoint_step=step)
+    return time.monotonic() - t
 
 
 class BestKeeper:
@@ -102,6 +133,7 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
     count = 0
     step = start_step
     last_saved = start_step
+    saved_at, interval = t0, cfg.checkpoint_seconds
     best = BestKeeper(task, store, run_id, total_steps)
 
     def flush(step: int, extra: dict[str, float] | None = None) -> bool:
@@ -113,9 +145,14 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
         return store.heartbeat(run_id)
 
     def checkpoint(step: int) -> None:
-        nonlocal last_saved
-        save_task_checkpoint(task, store, run_id, step)
-        last_saved = step
+        nonlocal last_saved, saved_at, interval
+        try:
+            write_s = save_task_checkpoint(task, store, run_id, step)
+        except OSError as e:     # disk full, read-only, I/O error: the last good file stays
+            raise CheckpointWriteError(step, last_saved, e) from None
+        store.log_metrics(run_id, [(step, "checkpoint_write_s", write_s)])
+        last_saved, saved_at = step, time.monotonic()
+        interval = checkpoint_interval(cfg.checkpoint_seconds, write_s)
 
     try:
         while step < total_steps:
@@ -124,7 +161,7 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
             bad = [k for k, v in losses.items() if not math.isfinite(v)]
             if bad:
                 kept = (f"The last good checkpoint (step {last_saved}) is kept." if last_saved
-                        else "It diverged before its first checkpoint, so there is nothing to resume.")
+                        else "It diverged before its first checkpoint, so a resume starts again from step 0.")
                 msg = (f"{bad[0]} became {losses[bad[0]]} at step {step}: training diverged "
                        f"(try a lower learning rate). {kept}")
                 flush(step - 1)
@@ -147,21 +184,27 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
                 for name, array in task.snapshot(step).items():
                     store.put_sample(run_id, step, name, array)
                 last_snapshot = now
-            if step % cfg.checkpoint_every == 0:
+            if step % cfg.checkpoint_every == 0 or now - saved_at >= interval:
                 checkpoint(step)
             if stop_asked or flag.set:
                 if count:
                     flush(step)
-                checkpoint(step)
+                if last_saved != step:
+                    checkpoint(step)
                 return Outcome("stopped", step, "stopped on request", "request")
             if max_seconds is not None and now - t0 >= max_seconds:
                 if count:
                     flush(step)
-                checkpoint(step)
+                if last_saved != step:
+                    checkpoint(step)
                 return Outcome("stopped", step, f"time limit of {max_seconds:g} s reached", "time_limit")
         if last_saved != step:
             checkpoint(step)
         return Outcome("finished", step)
+    except CheckpointWriteError as e:
+        if count:
+            flush(step)
+        return Outcome("failed", e.step, str(e), "error")
     finally:
         if bar:
             bar.close()

@@ -33,6 +33,8 @@ class TrainSettings:
     lr: float = setting(1e-3, "Adam learning rate", lo=1e-7, hi=1.0)
     eval_every: int = setting(100, "steps between validation passes", lo=1)
     checkpoint_every: int = setting(500, "steps between checkpoints", lo=1)
+    checkpoint_seconds: float = setting(30.0, "seconds of training between checkpoints at most, whatever the "
+                                              "step rate (longer where a checkpoint is slow to write)", lo=1.0)
     snapshot_seconds: float = setting(3.0, "seconds between live samples for the page", lo=0.1)
 
     def check(self) -> None:

@@ -29,12 +29,16 @@ def _store(path: str) -> RunStore:
 
 
 def get_store() -> RunStore | None:
-    """The run store, or None after showing why it cannot be opened."""
+    """The run store, or None after showing why it cannot be opened. A read-only one is
+    returned with a notice: its runs and the shipped models are shown, training is off."""
     try:
-        return _store(str(home()))
+        store = _store(str(home()))
     except UserError as e:
         st.error(str(e))
         return None
+    if store.read_only:
+        st.warning(store.read_only[0].upper() + store.read_only[1:], icon=":material/lock:")
+    return store
 
 
 def status_label(run: Run) -> str:
@@ -109,8 +113,8 @@ def run_picker(runs: list[Run], key: str, label: str = "Run shown") -> Run | Non
 def run_controls(store: RunStore, run: Run | None, start, key: str) -> None:
     """Train, and the shown run's actions (run_actions). `start()` starts a new run and
     returns its id, which the page's run_picker (same key) then shows."""
-    if st.button("Train", key=f"{key}_train", type="primary", disabled=bool(run and run.active),
-                 help="start a new training run in the background"):
+    if st.button("Train", key=f"{key}_train", type="primary", disabled=bool(run and run.active or store.read_only),
+                 help=store.read_only or "start a new training run in the background"):
         try:
             st.session_state[f"_{key}_new_run"] = start()
             st.rerun()
@@ -125,24 +129,28 @@ def run_actions(store: RunStore, run: Run, key: str) -> None:
     trains; resume it where it was stopped, timed out or crashed; train N more once it has
     trained all its steps. A queued run also says what it waits for."""
     c1, c2, c3 = st.columns([1, 1, 2], vertical_alignment="bottom")
-    if c1.button("Stop", key=f"{key}_stop", disabled=not run.active, width="stretch",
+    if c1.button("Stop", key=f"{key}_stop", disabled=not run.active or bool(store.read_only), width="stretch",
                  help="finish the current step, save a checkpoint and stop"):
         launcher.stop_run(store, run.id, wait_s=5)
         st.rerun()
-    if c2.button("Resume", key=f"{key}_resume", disabled=not (run.can_continue and run.checkpoint_step),
-                 width="stretch", help="continue from its last checkpoint to its last step"):
+    if c2.button("Resume", key=f"{key}_resume", disabled=not run.can_continue or bool(store.read_only),
+                 width="stretch", help="continue from its last checkpoint to its last step" if run.checkpoint_step
+                 else "it has no checkpoint yet: start it again from step 0 with its own settings"):
         act(lambda: launcher.resume_run(store, run.id))
     with c3.container(horizontal=True, vertical_alignment="bottom"):
         more = st.number_input("More steps", 1, 10_000_000, max(1, (run.total_steps or 1000) // 2), step=100,
-                               key=f"{key}_more_steps", disabled=not run.can_extend)
-        if st.button("Train more", key=f"{key}_more", disabled=not run.can_extend,
+                               key=f"{key}_more_steps", disabled=not run.can_extend or bool(store.read_only))
+        if st.button("Train more", key=f"{key}_more", disabled=not run.can_extend or bool(store.read_only),
                      help="it trained all its steps: go on from its last checkpoint for this many more"):
             act(lambda: launcher.resume_run(store, run.id, extra_steps=int(more)))
     if run.status == "failed" and run.error:
         st.error(f"Run {run.id} failed: {run.error.splitlines()[0]}")
     elif run.status == "interrupted":
-        st.warning(f"Run {run.id} was interrupted (its process died). Resume continues from step "
-                   f"{run.checkpoint_step or 0}.")
+        st.warning(f"Run {run.id} was interrupted (its process died). " +
+                   (f"Resume continues from its checkpoint at step {run.checkpoint_step:,}."
+                    if run.checkpoint_step else "It had no checkpoint yet: Resume starts it again from step 0."))
+    if run.note and launcher.RESTART_NOTE in run.note:
+        st.info(f"Run {run.id}: {run.note}.")
     elif run.status == "queued":
         queue_notice(store, run, key)
 

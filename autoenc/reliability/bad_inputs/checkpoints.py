@@ -1,6 +1,7 @@
 """Checkpoints a user points at, run stores that are damaged, and a run that diverges."""
 from __future__ import annotations
 
+import sqlite3
 import struct
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from autoenc.reliability.bad_inputs import case
 from autoenc.reliability.bad_inputs.cli import cli
 from autoenc.reliability.bad_inputs.files import home_of, payload, zip_bytes
 from autoenc.runs import launcher
-from autoenc.runs.store import RunStore
+from autoenc.runs.store import SCHEMA_VERSION, RunStore
 from autoenc.runs.worker import execute
 from autoenc.trained import load_trained
 
@@ -85,13 +86,26 @@ def store_is_a_folder(tmp):
     return "opened"
 
 
-@case("store", "no checkpoint to resume from")
+@case("store", "written by a newer autoenc")
+def store_from_a_newer_schema(tmp):
+    (home_of(tmp) / "runs").mkdir(exist_ok=True)
+    with sqlite3.connect(home_of(tmp) / "runs" / "runs.sqlite") as db:
+        db.execute("CREATE TABLE runs (id TEXT PRIMARY KEY, shape BLOB)")
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    RunStore(home_of(tmp)).list()
+    return "opened"
+
+
+@case("store", "started again from step 0", accepted=True)
 def resume_without_checkpoint(tmp):
+    """A run killed before its first checkpoint is queued again from step 0, not refused."""
     store = RunStore(home_of(tmp))
-    rid = store.create_run("denoiser", {}, total_steps=10)
-    store.update(rid, status="interrupted")
-    launcher.resume_run(store, rid)
-    return "resumed"
+    rid = store.create_run("denoiser", {"steps": 10}, total_steps=10)
+    store.update(rid, status="interrupted", step=7)
+    launcher.prepare_resume(store, rid)
+    run = store.get(rid)
+    assert run.status == "queued" and run.checkpoint_step is None, run
+    return run.note
 
 
 # -- training that diverges ------------------------------------------------------------------

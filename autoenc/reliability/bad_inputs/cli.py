@@ -3,11 +3,15 @@ from __future__ import annotations
 
 import contextlib
 import io
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 from autoenc.__main__ import main
 from autoenc.errors import UserError
-from autoenc.reliability.bad_inputs import CASES, Case
+from autoenc.paths import REPO_ROOT
+from autoenc.reliability.bad_inputs import CASES, Case, case
 from autoenc.reliability.bad_inputs.files import home_of
 
 
@@ -53,3 +57,18 @@ REFUSED: dict[str, tuple[tuple[str, ...], str]] = {
 }
 for _name, (_argv, _reason) in REFUSED.items():
     CASES.append(Case(_name, "cli", (lambda argv: lambda tmp: cli(tmp, *argv))(_argv), _reason))
+
+
+@case("cli", "stopped quietly", accepted=True)
+def cli_list_into_a_closed_pipe(tmp):
+    """`runs list --json | head -1`: the reader leaves after one line; the CLI must stop
+    quietly, not print a BrokenPipeError traceback."""
+    from autoenc.runs.store import RunStore
+    store = RunStore(home_of(tmp))
+    for i in range(300):                     # more JSON than a pipe buffers (64 KB)
+        store.create_run("denoiser", {"note": "x" * 200}, run_id=f"run-{i:03d}", total_steps=10)
+    cmd = f"{shlex.quote(sys.executable)} -m autoenc runs list --json --home {shlex.quote(str(home_of(tmp)))} | head -1"
+    r = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
+    if r.stderr.strip():
+        raise AssertionError(f"stderr: {r.stderr.strip()[-300:]}")
+    return "the CLI stopped quietly when its reader closed the pipe"

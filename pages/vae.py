@@ -4,16 +4,18 @@ from pathlib import Path
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
+import torch
 
 from autoenc.data import heldout
 from autoenc.errors import UserError
 from autoenc.evalcache import cached
 from autoenc.images import to_gif
 from autoenc.inference import vae as V
-from autoenc.models.vae import ACTIVE_KL, describe
+from autoenc.models.vae import ACTIVE_KL, build_vae, describe
 from autoenc.paths import shipped_path
 from autoenc.registry import get_model
 from autoenc.runs import launcher
+from autoenc.train.loop import CHECKPOINT_BUDGET, checkpoint_interval
 from autoenc.train.task import setting_meta
 from autoenc.train.vae import DEFAULT_SIZE, SHIPPED_FILE, SIZES, VAEConfig
 from pages.ui.images import TILE_PX, show_grid, show_image
@@ -25,6 +27,27 @@ from pages.ui.text import text
 N_PICK = 16  # images offered for interpolation
 TASK = get_model("vae").task_class()
 BETA = setting_meta(VAEConfig, "beta")
+
+
+@st.cache_data(show_spinner=False)
+def paper_checkpoint_mb() -> float:
+    """The paper VAE's checkpoint: its weights and Adam's two moments, 4 bytes a number
+    (built on the meta device: no memory is allocated)."""
+    with torch.device("meta"):
+        model = build_vae("paper", DEFAULT_SIZE["paper"])
+    return 3 * 4 * sum(p.numel() for p in model.parameters()) / 1e6
+
+
+def paper_checkpoint_note(store) -> str:
+    """How often a paper run checkpoints, from the write times measured in this store."""
+    values = {"size": f"{paper_checkpoint_mb():.0f}", "seconds": f"{VAEConfig.checkpoint_seconds:g}",
+              "budget": f"{CHECKPOINT_BUDGET:.0%}", "factor": f"{1 / CHECKPOINT_BUDGET:g}"}
+    measured = launcher.checkpoint_write_seconds(store, "vae", arch="paper")
+    if measured is None:
+        return text("vae", "The paper architecture's checkpoints, not yet measured", **values)
+    write, n = measured
+    return text("vae", "The paper architecture's checkpoints, measured", write=f"{write:.1f}", n=n,
+                every=f"{checkpoint_interval(VAEConfig.checkpoint_seconds, write):.0f}", **values)
 
 
 @st.cache_data(show_spinner=False)
@@ -67,6 +90,7 @@ beta = c3.number_input("KL weight β", BETA["lo"], BETA["hi"], VAEConfig.beta, f
 max_seconds = c4.number_input("Time limit (s)", 10, 7200, 300, step=30, key="max_seconds")
 if arch == "paper":
     st.caption(text("vae", "The paper architecture"))
+    st.caption(paper_checkpoint_note(store))
 shown = run_picker(store.list(model="vae"), key="vae")
 data = training_data(store, "vae")
 

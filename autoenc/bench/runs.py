@@ -1,9 +1,13 @@
-"""The run store: what writing metrics and polling a live chart cost."""
+"""The run store: what writing metrics, polling a live chart and writing checkpoints cost."""
 from __future__ import annotations
 
+import os
+import statistics
 import tempfile
 from pathlib import Path
 from typing import Iterator
+
+import torch
 
 from autoenc.bench import Record, median_time
 from autoenc.runs.store import RunStore
@@ -20,3 +24,53 @@ def benchmarks() -> Iterator[Record]:
         _, seq = store.metrics_since(run_id)
         t = median_time(lambda: store.metrics_since(run_id, seq), repeats=21)
         yield Record("runs.chart_poll_ms", t * 1e3, "ms", target=20.0, higher_is_better=False)
+    yield from checkpoint_benchmarks()
+
+
+# Data kept small: neither a checkpoint's size nor a step's time depends on it.
+SMALL_DATA = {"denoiser": {"n_train": 256, "n_val": 32}, "vae": {"n_images": 64}, "gan": {"n_images": 128}}
+TIMED_STEPS = 15
+
+
+def checkpoint_overhead(model: str, settings: dict) -> tuple[float, float, float]:
+    """(share of training time spent writing checkpoints, seconds a write, seconds a step) for
+    a run of these settings at the loop's cadence: every checkpoint_every steps or every
+    checkpoint_interval seconds, whichever comes first."""
+    from autoenc.registry import get_model
+    from autoenc.train.loop import checkpoint_interval, save_task_checkpoint
+    from autoenc.train.task import config_from_dict
+    cls = get_model(model).task_class()
+    family = "gan" if "image_size" in settings and model != "vae" else model
+    cfg = config_from_dict(cls.Config, {**settings, **SMALL_DATA.get(family, {})})
+    task = cls(cfg, torch.device("cpu"))
+    with tempfile.TemporaryDirectory() as tmp:
+        store = RunStore(Path(tmp))
+        rid = store.create_run(model, {})
+        for step in (1, 2):
+            task.train_step(step)
+        step_s = median_time(lambda: task.train_step(3), repeats=TIMED_STEPS, warmup=0)
+        writes = [save_task_checkpoint(task, store, rid, 3) for _ in range(3)]
+    write_s = statistics.median(writes)
+    between = min(cfg.checkpoint_every * step_s, checkpoint_interval(cfg.checkpoint_seconds, write_s))
+    return write_s / (between + write_s), write_s, step_s
+
+
+def checkpoint_benchmarks() -> Iterator[Record]:
+    """runs.checkpoint_overhead.<model> (target 0.05, lower is better) at each page's default
+    settings, and the paper VAE's (vae-paper), with the write time it rests on."""
+    from autoenc.runs.page_defaults import PAGE_SETTINGS
+    cases = {**PAGE_SETTINGS, "vae-paper": {"arch": "paper"}}
+    with tempfile.TemporaryDirectory() as home:
+        before = os.environ.get("AUTOENC_HOME")
+        os.environ["AUTOENC_HOME"] = home              # rendered data is cached here, not in the user's home
+        try:
+            for name, settings in cases.items():
+                share, write_s, step_s = checkpoint_overhead(name.split("-paper")[0], settings)
+                yield Record(f"runs.checkpoint_write_s.{name}", write_s, "s", n=3)
+                yield Record(f"runs.checkpoint_overhead.{name}", share, "share of training time", target=0.05,
+                             higher_is_better=False)
+        finally:
+            if before is None:
+                os.environ.pop("AUTOENC_HOME", None)
+            else:
+                os.environ["AUTOENC_HOME"] = before

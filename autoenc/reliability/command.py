@@ -12,9 +12,9 @@ from autoenc.errors import UserError
 def add_arguments(rel: argparse.ArgumentParser) -> None:
     rel.add_argument("--json", action="store_true", help="print one JSON object (progress goes to stderr)")
     rel.add_argument("--faults", type=int, default=20, help="training processes to SIGKILL and resume (default 20)")
-    rel.add_argument("--sessions", type=int, default=10, help="concurrent browser sessions; 0 skips the load "
-                                                              "test and the server kill (default 10)")
-    rel.add_argument("--seconds", type=float, default=180.0, help="length of the load test (default 180)")
+    rel.add_argument("--sessions", type=int, default=30, help="concurrent browser sessions; 0 skips the load "
+                                                              "test and the server kill (default 30)")
+    rel.add_argument("--seconds", type=float, default=300.0, help="length of the load test (default 300)")
     rel.add_argument("--seed", type=int, default=0, help="seed of the random kill points")
 
 

@@ -1,12 +1,13 @@
 """Faults: training processes killed with SIGKILL at random points, and a killed server.
 
-Each kill trial starts a real run (`python -m autoenc train ...`, as the dashboard does),
-waits until it has a checkpoint, then SIGKILLs it after a random delay: mid-step, mid
-metric write or mid-checkpoint write. It survives when
+Each kill trial starts a real run (`python -m autoenc train ...`, as the dashboard does) at
+the settings a page starts it with, and SIGKILLs it at a random moment of its training:
+before its first checkpoint or after, mid-step, mid metric write or mid-checkpoint write.
+It measures the seconds of training the kill lost, and survives when
   - the run store still opens and passes SQLite's integrity check,
   - the run is marked `interrupted`,
-  - its checkpoint file loads (never half-written) at the step the store records,
-  - `resume` continues from that step as one curve and finishes,
+  - its checkpoint file, if it has one, loads (never half-written) at the step the store records,
+  - `resume` continues from that step (or from step 0) and every metric it logs runs on as one curve,
   - no temporary checkpoint file is left behind.
 """
 from __future__ import annotations
@@ -22,25 +23,16 @@ from autoenc.registry import get_model
 from autoenc.reliability.browser import chart_last_x, chromium, exceptions_on, start_server, stop_server, wait_for_app
 from autoenc.runs import launcher
 from autoenc.runs.checkpoint import load_checkpoint
+from autoenc.runs.page_defaults import PAGE_SETTINGS, PAGE_TIME_LIMIT
 from autoenc.runs.store import RunStore
 
-# Small versions of each model: a step takes milliseconds and checkpoints come every few
-# steps, so a random kill often lands inside a checkpoint write.
-TINY_SETTINGS: dict[str, dict] = {
-    "denoiser": {"n_train": 256, "n_val": 64, "batch_size": 32, "eval_every": 10, "checkpoint_every": 5,
-                 "snapshot_seconds": 0.5},
-    "vae": {"image_size": 32, "n_images": 64, "batch_size": 8, "eval_every": 20, "checkpoint_every": 3,
-            "snapshot_seconds": 0.5},
-    "gan": {"image_size": 32, "ngf": 8, "ndf": 8, "n_images": 64, "batch_size": 16, "eval_every": 1000,
-            "checkpoint_every": 3, "snapshot_seconds": 0.5},
-    "acgan": {"image_size": 32, "ngf": 8, "ndf": 8, "n_images": 64, "batch_size": 16, "eval_every": 1000,
-              "checkpoint_every": 3, "snapshot_seconds": 0.5},
-    "wgan-gp": {"image_size": 32, "ngf": 8, "ndf": 8, "n_images": 64, "batch_size": 16, "eval_every": 1000,
-                "checkpoint_every": 2, "snapshot_seconds": 0.5},
-    "wgan-div": {"image_size": 32, "ngf": 8, "ndf": 8, "n_images": 64, "batch_size": 16, "eval_every": 1000,
-                 "checkpoint_every": 2, "snapshot_seconds": 0.5},
-}
-FAULT_MODELS = tuple(TINY_SETTINGS)
+FAULT_MODELS = tuple(PAGE_SETTINGS)
+# A kill lands this many seconds after the run's first training step, uniformly: past the
+# first checkpoint by time (30 s) as often as before it.
+KILL_WINDOW_S = (1.0, 55.0)
+# The small denoiser the server-kill trial trains beside the page's run.
+TINY_DENOISER = {"n_train": 256, "n_val": 64, "batch_size": 32, "eval_every": 10, "checkpoint_every": 5,
+                 "snapshot_seconds": 0.5}
 
 
 @dataclass
@@ -50,6 +42,9 @@ class FaultReport:
     runs_lost: int = 0
     checkpoints_corrupt: int = 0
     failures: list[str] = field(default_factory=list)
+    # per kill: seconds of training it lost (from the checkpoint it resumed from, or from the
+    # first step where it had none, to the kill)
+    lost_seconds: list[float] = field(default_factory=list)
 
     def add(self, other: "FaultReport") -> None:
         self.tried += other.tried
@@ -57,6 +52,7 @@ class FaultReport:
         self.runs_lost += other.runs_lost
         self.checkpoints_corrupt += other.checkpoints_corrupt
         self.failures += other.failures
+        self.lost_seconds += other.lost_seconds
 
 
 def wait_until(predicate, timeout: float, every: float = 0.05, what: str = "condition"):
@@ -94,16 +90,28 @@ def resume_problems(store: RunStore, run_id: str, model: str) -> list[str]:
     return problems
 
 
+def first_step_time(store: RunStore, run_id: str) -> float | None:
+    """Wall time of the run's first logged row: its first training step (the loop flushes at once)."""
+    with store.connect() as db:
+        return db.execute("SELECT MIN(time) FROM metrics WHERE run_id=?", (run_id,)).fetchone()[0]
+
+
 def kill_and_resume(home: Path, model: str, rng: random.Random, resume_steps: int = 3,
-                    timeout: float = 180.0) -> FaultReport:
-    """One trial: start, SIGKILL at a random point after the first checkpoint, check, resume."""
+                    window: tuple[float, float] = KILL_WINDOW_S, timeout: float = 300.0) -> FaultReport:
+    """One trial at the page's settings: SIGKILL at a random moment of training, measure the
+    training lost, check the store and the checkpoint, resume, check the curves go on as one."""
     report = FaultReport(tried=1)
     store = RunStore(home)
-    rid = launcher.start_run(store, model, {**TINY_SETTINGS[model], "steps": 1_000_000})
+    rid = launcher.start_run(store, model, PAGE_SETTINGS[model], max_seconds=PAGE_TIME_LIMIT[model])
     try:
-        wait_until(lambda: (store.get(rid).checkpoint_step or 0) >= 1, timeout, what=f"{model}'s first checkpoint")
-        time.sleep(rng.uniform(0.0, 1.5))
+        started = wait_until(lambda: first_step_time(store, rid), timeout, every=0.2, what=f"{model}'s first step")
+        kill_at = started + rng.uniform(*window)
+        while time.time() < kill_at:
+            if not store.get(rid).active:
+                raise TimeoutError(f"the run ended ({store.get(rid).status}) before its kill")
+            time.sleep(min(0.2, max(0.0, kill_at - time.time())))
         os.kill(store.get(rid).pid, signal.SIGKILL)
+        killed = time.time()
 
         if not store_is_healthy(home):
             report.failures.append(f"{model}: run store damaged after SIGKILL")
@@ -111,16 +119,20 @@ def kill_and_resume(home: Path, model: str, rng: random.Random, resume_steps: in
         store = RunStore(home)
         wait_until(lambda: store.list() and store.get(rid).status == "interrupted", 30, what="interrupted status")
         run = store.get(rid)
-        try:
-            _, meta = load_checkpoint(store.checkpoint_path(rid), expect_model=model)
-        except Exception as e:  # noqa: BLE001 - any failure to load is what we count
-            report.checkpoints_corrupt += 1
-            report.failures.append(f"{model}: checkpoint unreadable after SIGKILL: {e}")
-            return report
+        path = store.checkpoint_path(rid)
+        meta = {"step": 0}
+        if path.exists():
+            try:
+                _, meta = load_checkpoint(path, expect_model=model)
+            except Exception as e:  # noqa: BLE001 - any failure to load is what we count
+                report.checkpoints_corrupt += 1
+                report.failures.append(f"{model}: checkpoint unreadable after SIGKILL: {e}")
+                return report
         # killed between writing the file and recording it, the store lags one checkpoint
         if meta["step"] < (run.checkpoint_step or 0):
             report.failures.append(f"{model}: store says checkpoint step {run.checkpoint_step}, file {meta['step']}")
             return report
+        report.lost_seconds.append(killed - meta.get("saved_at", started))
 
         launcher.resume_run(store, rid, extra_steps=resume_steps)
         wait_until(lambda: store.get(rid).status in ("finished", "failed"), timeout, what="resumed run to finish")
@@ -156,16 +168,18 @@ def kill_and_resume(home: Path, model: str, rng: random.Random, resume_steps: in
 
 
 def kill_trials(home: Path, n: int, seed: int = 0, models: tuple[str, ...] = FAULT_MODELS,
-                echo=None) -> FaultReport:
+                window: tuple[float, float] = KILL_WINDOW_S, echo=None) -> FaultReport:
     """n kill trials, cycling through the models; all runs share one store, as on a server."""
     rng = random.Random(seed)
     report = FaultReport()
     for i in range(n):
         model = models[i % len(models)]
-        one = kill_and_resume(home, model, rng)
+        one = kill_and_resume(home, model, rng, window=window)
         report.add(one)
         if echo:
-            echo(f"fault {i + 1}/{n} {model}: " + ("survived" if one.survived else "FAILED " + "; ".join(one.failures)))
+            lost = f" (lost {one.lost_seconds[0]:.1f} s of training)" if one.lost_seconds else ""
+            echo(f"fault {i + 1}/{n} {model}: " + ("survived" + lost if one.survived
+                                                   else "FAILED " + "; ".join(one.failures)))
     # every run ever started is still listed and none is left in an active state
     store = RunStore(home)
     for run in store.list():
@@ -211,7 +225,7 @@ def server_kill_trial(home: Path, echo=None) -> FaultReport:
             page.get_by_role("button", name="Train").click()
             a = wait_until(lambda: [r.id for r in store.list(model="denoiser") if r.status == "running"], 90,
                            what="the run started from the page")[0]
-            b = launcher.start_run(store, "denoiser", {**TINY_SETTINGS["denoiser"], "noise": "uniform",
+            b = launcher.start_run(store, "denoiser", {**TINY_DENOISER, "noise": "uniform",
                                                        "steps": 1_000_000})
             runs = [a, b]
             wait_until(lambda: store.get(b).status == "running" and store.get(b).checkpoint_step, 90,

@@ -1,6 +1,7 @@
 """Everything `python -m autoenc reliability` runs, in a scratch folder, as one JSON object."""
 from __future__ import annotations
 
+import statistics
 import tempfile
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from autoenc.reliability.faults import kill_trials, server_kill_trial
 from autoenc.reliability.load import LoadReport, load_test
 
 
-def run_reliability(faults: int = 20, sessions: int = 10, seconds: float = 180.0, seed: int = 0,
+def run_reliability(faults: int = 20, sessions: int = 30, seconds: float = 300.0, seed: int = 0,
                     echo=print) -> dict:
     with tempfile.TemporaryDirectory(prefix="autoenc-reliability-") as tmp:
         root = Path(tmp)
@@ -31,6 +32,7 @@ def run_reliability(faults: int = 20, sessions: int = 10, seconds: float = 180.0
                 echo(f"load: {e}")
         else:
             load = LoadReport()
+    lost = sorted(fault.lost_seconds)
     return {
         "faults_tried": fault.tried,
         "faults_survived": fault.survived,
@@ -41,6 +43,9 @@ def run_reliability(faults: int = 20, sessions: int = 10, seconds: float = 180.0
         "runs_lost": fault.runs_lost,
         "checkpoints_corrupt": fault.checkpoints_corrupt,
         "server_peak_rss_mb": round(load.server_peak_rss_mb, 1),
+        "max_lost_seconds": round(lost[-1], 1) if lost else None,
+        "median_lost_seconds": round(float(statistics.median(lost)), 1) if lost else None,
+        "sessions_p95_switch_s": round(load.switch_p95_s, 2) if load.switches else None,
         # beyond the contract: what the figures above rest on
         "load_seconds": load.seconds,
         "chart_updates_min": load.chart_updates_min,
@@ -48,5 +53,8 @@ def run_reliability(faults: int = 20, sessions: int = 10, seconds: float = 180.0
         "server_rss_end_mb": round(load.server_rss_end_mb, 1),
         "server_rss_growth_kb_per_tick": round(load.rss_growth_kb_per_tick, 2),
         "chart_ticks": load.ticks,
+        "lost_seconds": [round(x, 1) for x in fault.lost_seconds],
+        "sessions_p50_switch_s": round(load.switch_p50_s, 2) if load.switches else None,
+        "page_switches": load.switches,
         "failures": fault.failures + [f"{o.case}: {o.message}" for o in outcomes if not o.handled] + load.errors,
     }

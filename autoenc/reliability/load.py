@@ -1,18 +1,24 @@
-"""Load: many browser sessions on one server while runs train.
+"""Load: a class of browser sessions on one server while runs train.
 
 A class is one server and a room of browsers. The test starts the app, two denoiser runs
-(galactic and uniform noise) and N headless Chromium sessions, half following each run
-on the Denoiser page. For `seconds` it reads each session's loss chart, looks for
-tracebacks, and samples the server's resident memory. A session counts as an error when
-it shows a traceback or its chart stops updating.
+(galactic and uniform noise) and N headless Chromium sessions. Every session opens the
+Denoiser page (half of them on uniform noise) and then, every 20-40 s, switches page
+through the sidebar as a student does: to another page and back to the Denoiser, moving
+a slider on each page it lands on. It measures every switch (from the click until the new
+page has run and drawn its charts), reads the loss chart on every Denoiser visit, looks
+for tracebacks, and samples the server's resident memory.
 
-Memory per chart tick: each session's chart fragment reruns every POLL_SECONDS, so the
-server handles sessions * seconds / POLL_SECONDS ticks; the slope of its resident memory
-over the second half of the test, divided by the ticks in that time, says whether
-something is kept per tick (it should be ~0).
+An error is a session that cannot open, a traceback on a page, a switch that does not
+complete in SWITCH_TIMEOUT_S, or a Denoiser visit whose live chart did not move.
+
+Memory per chart tick: each open chart fragment reruns every POLL_SECONDS; the slope of
+the server's resident memory over the second half of the test (all sessions open, every
+page visited), divided by the ticks in that time, says whether something is kept per
+tick (it should be ~0).
 """
 from __future__ import annotations
 
+import random
 import re
 import time
 from dataclasses import dataclass, field
@@ -20,14 +26,26 @@ from pathlib import Path
 
 import numpy as np
 
-from autoenc.reliability.browser import (chart_last_x, chromium, exceptions_on, rss_mb, start_server,
+from autoenc.reliability.browser import (SETTLED_JS, chart_last_x, chromium, exceptions_on, rss_mb, start_server,
                                          stop_server, wait_for_app)
 from autoenc.runs import launcher
 from autoenc.runs.store import RunStore
 
 CHART_TITLE = "MSE loss (train and validation)"
-POLL_SECONDS = 2.0          # pages/ui.py: live_chart's polling period
-READ_EVERY_S = 5.0
+POLL_SECONDS = 2.0               # pages/ui/runs.py: live_chart's polling period
+READ_EVERY_S = 4.0
+SWITCH_EVERY_S = (20.0, 40.0)
+SWITCH_TIMEOUT_S = 60.0
+HOME_PAGE = "denoiser"
+OTHER_PAGES = ("vae", "gan", "acgan", "wgan-gp", "wgan-div", "datasets", "runs")
+# A Denoiser visit this long must see its chart gain a point (it polls every 2 s).
+CHART_VISIT_S = 12.0
+
+TITLE_CHANGED_JS = """(before) => {
+  const h = document.querySelector('[data-testid="stMain"] h1');
+  return !!h && h.innerText.trim() !== before;
+}"""
+TITLE_JS = """() => { const h = document.querySelector('[data-testid="stMain"] h1'); return h ? h.innerText.trim() : ''; }"""
 
 
 @dataclass
@@ -35,7 +53,10 @@ class LoadReport:
     sessions: int = 0
     session_errors: int = 0
     seconds: float = 0.0
-    chart_updates_min: int = 0           # the fewest chart updates any session saw
+    chart_updates_min: int = 0           # the fewest chart updates any session saw on the Denoiser
+    switches: int = 0
+    switch_p50_s: float = 0.0
+    switch_p95_s: float = 0.0
     server_peak_rss_mb: float = 0.0
     server_rss_start_mb: float = 0.0     # after all sessions opened
     server_rss_end_mb: float = 0.0
@@ -44,10 +65,21 @@ class LoadReport:
     errors: list[str] = field(default_factory=list)
 
 
+@dataclass
+class Session:
+    page: object
+    where: str = HOME_PAGE
+    next_switch: float = 0.0
+    arrived: float = 0.0
+    last_x: float | None = None
+    visit_updates: int = 0
+    updates: int = 0
+
+
 def _open_session(browser, url: str, noise: str):
     page = browser.new_context(viewport={"width": 1300, "height": 900}).new_page()
     page.set_default_timeout(120_000)
-    page.goto(url + "/denoiser")
+    page.goto(url + "/" + HOME_PAGE)
     wait_for_app(page, "The three noise datasets", timeout_ms=120_000)
     if noise != "galactic":
         page.get_by_text(noise, exact=True).first.click()
@@ -55,57 +87,87 @@ def _open_session(browser, url: str, noise: str):
     return page
 
 
-def load_test(home: Path, sessions: int = 10, seconds: float = 180.0, echo=None) -> LoadReport:
+def switch(page, url: str, dest: str) -> float:
+    """Click the sidebar link to `dest`; seconds until its title is up and it has settled."""
+    before = page.evaluate(TITLE_JS)
+    t = time.monotonic()
+    page.locator(f'[data-testid="stSidebarNav"] a[href="{url}/{dest}"]').first.click()
+    page.wait_for_function(TITLE_CHANGED_JS, arg=before, timeout=SWITCH_TIMEOUT_S * 1000, polling=50)
+    page.wait_for_function(SETTLED_JS, timeout=SWITCH_TIMEOUT_S * 1000, polling=50)
+    return time.monotonic() - t
+
+
+def move_a_slider(page) -> None:
+    """Press the right arrow on the page's first slider, as a student nudges it."""
+    slider = page.locator('[data-testid="stMain"] [role="slider"]').first
+    if slider.count():
+        slider.focus()
+        slider.press("ArrowRight")
+
+
+def load_test(home: Path, sessions: int = 30, seconds: float = 300.0, echo=None, seed: int = 0) -> LoadReport:
     report = LoadReport(sessions=sessions, seconds=seconds)
+    rng = random.Random(seed)
     store = RunStore(home)
     store.set_setting("max_concurrent", 2)
-    base = {"n_train": 2000, "n_val": 200, "eval_every": 50, "checkpoint_every": 500, "steps": 10_000_000}
-    run_ids = [launcher.start_run(store, "denoiser", {**base, "noise": n}, max_seconds=seconds + 600)
+    base = {"n_train": 2000, "n_val": 200, "eval_every": 50, "steps": 10_000_000}
+    run_ids = [launcher.start_run(store, "denoiser", {**base, "noise": n}, max_seconds=seconds + 900)
                for n in ("galactic", "uniform")]
     url, server = start_server(home)
     rss: list[tuple[float, float]] = []
+    switch_times: list[float] = []
     try:
         with chromium() as browser:
-            pages, last_x, updates = [], [], []
+            open_: list[Session] = []
             for i in range(sessions):
-                noise = ("galactic", "uniform")[i % 2]
                 try:
-                    pages.append(_open_session(browser, url, noise))
+                    open_.append(Session(_open_session(browser, url, ("galactic", "uniform")[i % 2])))
                 except Exception as e:  # noqa: BLE001 - a session that cannot open is an error
                     report.errors.append(f"session {i} did not open: {type(e).__name__}: {str(e).splitlines()[0]}")
-                    pages.append(None)
-                last_x.append(None)
-                updates.append(0)
                 rss.append((time.monotonic(), rss_mb(server.pid)))
             if echo:
-                echo(f"load: {sum(p is not None for p in pages)}/{sessions} sessions open")
+                echo(f"load: {len(open_)}/{sessions} sessions open")
             t_start = time.monotonic()
             report.server_rss_start_mb = rss_mb(server.pid)
+            rss = [(t_start, report.server_rss_start_mb)]
+            for s in open_:
+                s.arrived, s.next_switch = t_start, t_start + rng.uniform(*SWITCH_EVERY_S)
             next_read = t_start
             while time.monotonic() - t_start < seconds:
-                rss.append((time.monotonic(), rss_mb(server.pid)))
-                if time.monotonic() >= next_read:
+                now = time.monotonic()
+                rss.append((now, rss_mb(server.pid)))
+                if now >= next_read:
                     next_read += READ_EVERY_S
-                    for i, page in enumerate(pages):
-                        if page is None:
-                            continue
-                        x = chart_last_x(page, CHART_TITLE)
-                        if x is not None and (last_x[i] is None or x > last_x[i]):
-                            updates[i] += last_x[i] is not None
-                            last_x[i] = x
-                pages[0].wait_for_timeout(1000) if pages[0] else time.sleep(1.0)
-            # a chart that updates every 2 s gains a point at least every read
-            need = max(1, int(seconds / READ_EVERY_S * 0.5))
-            for i, page in enumerate(pages):
-                if page is None:
-                    continue
-                shown = exceptions_on(page)
-                if shown:
-                    report.errors.append(f"session {i}: traceback on the page: {shown[0][:200]}")
-                elif updates[i] < need:
-                    report.errors.append(f"session {i}: its chart updated {updates[i]} times in {seconds:g} s "
-                                         f"(expected at least {need})")
-            report.chart_updates_min = min((u for u, p in zip(updates, pages) if p is not None), default=0)
+                    for s in open_:
+                        if s.where == HOME_PAGE:
+                            x = chart_last_x(s.page, CHART_TITLE)
+                            if x is not None and (s.last_x is None or x > s.last_x):
+                                s.visit_updates += s.last_x is not None
+                                s.last_x = x
+                for i, s in enumerate(open_):
+                    if time.monotonic() < s.next_switch:
+                        continue
+                    if s.where == HOME_PAGE:
+                        s.updates += s.visit_updates
+                        if time.monotonic() - s.arrived >= CHART_VISIT_S and not s.visit_updates:
+                            report.errors.append(f"session {i}: its loss chart did not move in "
+                                                 f"{time.monotonic() - s.arrived:.0f} s on the Denoiser page")
+                    dest = rng.choice(OTHER_PAGES) if s.where == HOME_PAGE else HOME_PAGE
+                    try:
+                        switch_times.append(switch(s.page, url, dest))
+                        move_a_slider(s.page)
+                    except Exception as e:  # noqa: BLE001 - a switch that never completes is an error
+                        report.errors.append(f"session {i}: switching to {dest} failed: {type(e).__name__}: "
+                                             f"{str(e).splitlines()[0][:150]}")
+                    shown = exceptions_on(s.page)
+                    if shown:
+                        report.errors.append(f"session {i}: traceback on {dest}: {shown[0][:200]}")
+                    s.where, s.arrived, s.last_x, s.visit_updates = dest, time.monotonic(), None, 0
+                    s.next_switch = time.monotonic() + rng.uniform(*SWITCH_EVERY_S)
+                time.sleep(0.2)
+            for s in open_:
+                s.updates += s.visit_updates
+            report.chart_updates_min = min((s.updates for s in open_), default=0)
     finally:
         report.server_rss_end_mb = rss_mb(server.pid)
         report.server_peak_rss_mb = max([r for _, r in rss] + [rss_mb(server.pid, "VmHWM")])
@@ -120,14 +182,15 @@ def load_test(home: Path, sessions: int = 10, seconds: float = 180.0, echo=None)
         if run.status not in ("stopped", "finished"):
             report.errors.append(f"run {rid} ended {run.status}: {(run.error or '')[:200]}")
     report.session_errors = len(report.errors)
+    if switch_times:
+        report.switches = len(switch_times)
+        report.switch_p50_s, report.switch_p95_s = (float(q) for q in np.percentile(switch_times, [50, 95]))
     # memory slope over the second half, per chart tick
-    t0 = rss[0][0] if rss else 0.0
-    half = [(t - t0, r) for t, r in rss if t - t0 >= (rss[-1][0] - t0) / 2] if rss else []
-    if len(half) >= 3:
+    if len(rss) >= 6:
+        t0 = rss[0][0]
+        half = [(t - t0, r) for t, r in rss if t - t0 >= (rss[-1][0] - t0) / 2]
         ts, rs = np.array(half).T
         slope_mb_per_s = float(np.polyfit(ts, rs, 1)[0])
-        ticks_per_s = sessions / POLL_SECONDS
-        report.rss_growth_kb_per_tick = slope_mb_per_s * 1024 / ticks_per_s
+        report.rss_growth_kb_per_tick = slope_mb_per_s * 1024 / (sessions / POLL_SECONDS)
     report.ticks = int(sessions * seconds / POLL_SECONDS)
     return report
-

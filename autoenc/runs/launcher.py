@@ -178,6 +178,14 @@ def step_seconds(store: RunStore, model: str, **settings) -> tuple[float, int] |
     return float(sorted(1 / r for r in rates)[len(rates) // 2]), len(rates)
 
 
+def checkpoint_write_seconds(store: RunStore, model: str, **settings) -> tuple[float, int] | None:
+    """(median seconds a checkpoint write took, writes measured) over this store's runs of the
+    model with these settings (e.g. arch="paper"); None before any."""
+    writes = [v for r in store.list(model=model) if all(r.config.get(k) == v for k, v in settings.items())
+              for v in store.metric_series(r.id, "checkpoint_write_s")[1]]
+    return (float(sorted(writes)[len(writes) // 2]), len(writes)) if writes else None
+
+
 def stop_run(store: RunStore, run_id: str, wait_s: float = 0.0) -> Run:
     """Ask the run to finish its step, checkpoint and exit; optionally wait for it."""
     run = store.request_stop(run_id)

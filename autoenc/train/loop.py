@@ -31,7 +31,7 @@ CHECKPOINT_BUDGET = 0.05    # the share of training time checkpoint writes may t
 
 def checkpoint_interval(seconds: float, write_s: float) -> float:
     """Seconds of training between checkpoints: the setting, or longer for a slow write."""
-    return max(seconds, write_s * (1 - CHECKPOINT_BUDGET) / CHECKPOINT_BUDGET)
+    return max(seconds, write_s / CHECKPOINT_BUDGET)
 
 
 @dataclass

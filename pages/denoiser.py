@@ -95,8 +95,14 @@ def held_out_figures(path: Path) -> dict[str, str]:
     return {"peak accuracy": f"{r['peak_accuracy']:.1%}", "SNR gain (median)": f"{r['snr_gain_db']:+.1f} dB"}
 
 
+def validation_figures(m: dict[str, float]) -> dict[str, str]:
+    return {"peak accuracy": f"{m['val_peak_accuracy']:.1%}" if "val_peak_accuracy" in m else "–",
+            "SNR gain (median)": f"{m['val_snr_gain_db']:+.1f} dB" if "val_snr_gain_db" in m else "–"}
+
+
 picked = checkpoint_picker(store, shown, {"shipped checkpoint": shipped_path(shipped_file(noise))},
-                           key=f"denoiser_source_{noise}", label="Model shown below", figures=held_out_figures)
+                           key=f"denoiser_source_{noise}", label="Model shown below", figures=held_out_figures,
+                           live_figures=validation_figures)
 if picked is None:
     st.warning("No checkpoint for this noise type yet: train one, or run `python -m autoenc pretrain denoiser`.")
     st.stop()

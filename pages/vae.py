@@ -116,8 +116,20 @@ def held_out_figures(path: Path) -> dict[str, str]:
             "dimensions in use": f"{int((kl > ACTIVE_KL).sum())} of {len(kl)}"}
 
 
+def validation_figures(m: dict[str, float]) -> dict[str, str]:
+    """The run's logged validation, in the held-out figures' units (val_recon is summed over
+    the pixels of an image; the table gives it per pixel and channel)."""
+    size = shown.config.get("image_size") or DEFAULT_SIZE[shown.config.get("arch", "conv")]
+    if "val_recon" not in m:
+        return {"reconstruction error (MSE per pixel)": "–", "KL (nats)": "–", "dimensions in use": "–"}
+    return {"reconstruction error (MSE per pixel)": f"{m['val_recon'] / (3 * size * size):.2e}",
+            "KL (nats)": f"{m['val_kl']:.0f}",
+            "dimensions in use": f"{int(m['val_active_dims'])} of {shown.config.get('latent_dim', 50)}"}
+
+
 picked = checkpoint_picker(store, shown, {"shipped convolutional VAE (64 px)": shipped_path(SHIPPED_FILE)},
-                           key="vae_source", label="Model explored below", figures=held_out_figures)
+                           key="vae_source", label="Model explored below", figures=held_out_figures,
+                           live_figures=validation_figures)
 if picked is None:
     st.info("No VAE checkpoint yet: train one above, or run `python -m autoenc pretrain vae`.")
     st.stop()

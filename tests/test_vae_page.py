@@ -45,3 +45,24 @@ def test_vae_page_explores_a_run(tiny_run):
     at.selectbox(key="interp_b").set_value(0).run()
     assert not at.exception
     assert any("same image" in e.value for e in at.error)
+
+
+def test_while_a_vae_run_trains_its_column_shows_its_logged_validation(home):
+    """Beside the shipped VAE, a training run's checkpoint is described by the validation it
+    logged at that step (per pixel and channel, as the held-out figures), not measured again."""
+    import os
+    import time
+    store = RunStore(home)
+    run_id, _ = execute(store, "vae", {"arch": "conv", "image_size": 32, "n_images": 60, "steps": 4, "batch_size": 8,
+                                       "eval_every": 2, "checkpoint_every": 2}, threads=1)
+    store.log_metrics(run_id, [(4, "val_recon", 3 * 32 * 32 * 2.5e-3), (4, "val_kl", 123.0),
+                               (4, "val_active_dims", 7.0)])
+    store.update(run_id, status="running", pid=os.getpid(), heartbeat=time.time())
+    at = AppTest.from_file("../pages/vae.py", default_timeout=240).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    column = table[f"run {run_id} (step 4)"]
+    assert column["reconstruction error (MSE per pixel)"] == "2.50e-03"
+    assert column["KL (nats)"] == "123" and column["dimensions in use"] == "7 of 50"
+    assert column["measured on"] == "validation set (run still training)"
+    store.update(run_id, status="stopped", pid=None)

@@ -51,25 +51,54 @@ def checkpoint_choices(store: RunStore, run: Run | None, shipped: dict[str, Path
 
 def checkpoint_picker(store: RunStore, run: Run | None, shipped: dict[str, Path], key: str,
                       label: str = "Model shown", figures: Callable[[Path], dict[str, str]] | None = None,
-                      preview: Callable[[Path], np.ndarray] | None = None) -> tuple[str, Path] | None:
+                      preview: Callable[[Path], np.ndarray] | None = None,
+                      live_figures: Callable[[dict[str, float]], dict[str, str]] | None = None
+                      ) -> tuple[str, Path] | None:
     """The shipped model and the run's checkpoints side by side, labelled (each one's `figures`
     in a table, its `preview` image), and a radio to pick the one the rest of the page shows:
     the shipped model until the user picks another. Returns (label, path), or None when there
-    is no checkpoint at all."""
+    is no checkpoint at all.
+
+    While the run trains, its checkpoints change every few seconds: measuring each new one on
+    the held-out set would keep the server busy for every session watching. `live_figures`
+    turns the validation metrics the run logged at a checkpoint's step into the same figures."""
     choices = checkpoint_choices(store, run, shipped)
     if not choices:
         return None
     if len(choices) > 1 and (figures or preview):
-        compare(choices, figures, preview)
+        live = {}
+        if live_figures and run is not None and run.active:
+            live = {lbl: live_figures(metrics_at(store, run.id, checkpoint_step(path)))
+                    for lbl, path in choices.items() if path.parent == store.run_dir(run.id)}
+        compare(choices, figures, preview, live)
     if st.session_state.get(key) not in choices:
         st.session_state.pop(key, None)
     name = st.radio(label, list(choices), horizontal=True, key=key)
     return name, choices[name]
 
 
-def compare(choices: dict[str, Path], figures, preview) -> None:
+def checkpoint_step(path: Path) -> int:
+    try:
+        return int(read_meta(path)["step"])
+    except (CheckpointError, KeyError, TypeError, ValueError):
+        return 0
+
+
+def metrics_at(store: RunStore, run_id: str, step: int) -> dict[str, float]:
+    """Each metric's last value logged at or before `step`."""
+    out: dict[str, float] = {}
+    for s, name, value in store.metrics_since(run_id)[0]:
+        if s <= step and value is not None:
+            out[name] = value
+    return out
+
+
+def compare(choices: dict[str, Path], figures, preview, live: dict[str, dict[str, str]] | None = None) -> None:
     if figures:
-        table = {label: figures(path) for label, path in choices.items()}
+        live = live or {}
+        table = {label: {**(live.get(label) or figures(path)),
+                         "measured on": "validation set (run still training)" if label in live else "held-out set"}
+                 for label, path in choices.items()}
         st.dataframe(pd.DataFrame(table), width="stretch")
     if preview:         # two to a row: a preview keeps its galaxies large on a narrow page
         items = list(choices.items())

@@ -11,9 +11,9 @@ import dataclasses
 import json
 import os
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 from autoenc.errors import UserError
 from autoenc.paths import home as resolve_home
@@ -53,7 +53,7 @@ def add_common_train_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_config_options(p: argparse.ArgumentParser, config_cls) -> None:
-    from autoenc.train.task import config_fields     # imports torch: only for the model named
+    from autoenc.train.task import config_fields  # imports torch: only for the model named
     for f in config_fields(config_cls):
         flag = "--" + f.name.replace("_", "-")
         meta, default = f.metadata, f.default
@@ -138,7 +138,7 @@ def build_parser(argv: list[str] | None = None, extra: Sequence[Command] = ()) -
 
 
 def cmd_train(args) -> int:
-    from autoenc.runs.worker import execute        # torch, and the model's code
+    from autoenc.runs.worker import execute  # torch, and the model's code
     cls = get_model(args.model).task_class()
     settings = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls.Config)
                 if getattr(args, f.name, None) is not None}
@@ -191,7 +191,7 @@ def cmd_runs(args) -> int:
             print(f"run {run.id}: resumed in the background (pid {run.pid})")
             return 0
         config = launcher.prepare_resume(store, args.run_id, extra_steps=args.steps)
-        from autoenc.runs.worker import execute    # torch, and the model's code
+        from autoenc.runs.worker import execute  # torch, and the model's code
         _, outcome = execute(store, store.get(args.run_id).model, {"steps": config["steps"]},
                              run_id=args.run_id, resume=True, progress=True)
         print(f"run {args.run_id}: {outcome.status} at step {outcome.step}")
@@ -219,7 +219,7 @@ def cmd_eval(args) -> int:
 
 
 def cmd_pretrain(args) -> int:
-    from autoenc.train.pretrain import pretrain    # torch, and the model's code
+    from autoenc.train.pretrain import pretrain  # torch, and the model's code
     out = Path(args.out) if args.out else None
     for path, outcome in pretrain(args.model, only=args.only, out_dir=out):
         print(f"{path}: {outcome.status} at step {outcome.step}")
@@ -227,7 +227,7 @@ def cmd_pretrain(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from autoenc.bench import run_benchmarks       # torch
+    from autoenc.bench import run_benchmarks  # torch
     records = run_benchmarks(args.only, echo=not args.json)
     if args.json:
         print(json.dumps([r.as_json() for r in records]))

@@ -8,10 +8,10 @@ from autoenc.data.galaxy_set import CLASS_NAMES
 from autoenc.errors import UserError
 from autoenc.metrics.signal import power_spectrum
 from autoenc.paths import home
-from pages.ui.runs import choose_training_set, chosen_training_set, get_store
-from pages.ui.images import TILE_PX, show_grid
-from pages.ui.setup import page_setup
 from pages.ui.charts import LEGEND, log_axis
+from pages.ui.images import TILE_PX, show_grid
+from pages.ui.runs import choose_training_set, chosen_training_set, get_store
+from pages.ui.setup import page_setup
 
 
 @st.cache_data(show_spinner="Loading galaxies…", max_entries=4)

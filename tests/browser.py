@@ -6,8 +6,16 @@ import os
 import pytest
 
 from autoenc.paths import REPO_ROOT
-from autoenc.reliability.browser import (CHROMIUM, browser_missing, browser_page, chart_last_x,  # noqa: F401
-                                         exceptions_on, free_port, streamlit_server, wait_for_app)
+from autoenc.reliability.browser import (  # noqa: F401
+    CHROMIUM,
+    browser_missing,
+    browser_page,
+    chart_last_x,
+    exceptions_on,
+    free_port,
+    streamlit_server,
+    wait_for_app,
+)
 
 ROOT = REPO_ROOT
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"

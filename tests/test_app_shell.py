@@ -61,7 +61,7 @@ def test_runs_page_marks_dead_process_interrupted(home):
     at = AppTest.from_file("../pages/runs.py", default_timeout=30).run()
     assert not at.exception
     assert dict(zip(at.dataframe[0].value["run"], at.dataframe[0].value["status"])) == {"dead": "interrupted"}
-    assert any("Resume continues from step 5" in w.value for w in at.warning)
+    assert any("Resume continues from its checkpoint at step 5" in w.value for w in at.warning)
 
 
 def test_a_missing_page_file_stops_the_app_with_its_name(home, monkeypatch):

@@ -66,8 +66,8 @@ def test_gan_pages_train_stop_and_sample(tmp_path):
             if model == "acgan":
                 before = sample_sources(page)
                 page.locator('[data-testid="stRadio"]', has_text="Class").get_by_text("elliptical", exact=True).click()
-                after = wait_until(page, lambda: (s := sample_sources(page)) and len(s) == len(before)
-                                   and s != before and s, 30, "the class grid to change")
+                after = wait_until(page, lambda: (s := sample_sources(page)) and len(s) == len(before)  # noqa: B023
+                                   and s != before and s, 30, "the class grid to change")  # noqa: B023
                 # the class's grid changed; the one row per class (the same z) and the previews did not
                 assert sum(a != b for a, b in zip(before, after)) == 1
                 assert not exceptions_on(page)

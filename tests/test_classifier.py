@@ -1,7 +1,6 @@
 """The galaxy classifier: a few training steps, and the eval command's JSON contract."""
 import dataclasses
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -80,7 +80,7 @@ def test_a_queued_run_says_which_run_it_waits_for_and_offers_to_stop_it_or_raise
     assert f"run {busy} is training on the WGAN-GP page" in notes and "left" in notes
     assert "waits in the queue; its curves start when it does" in notes
     assert not [c for c in at.get("plotly_chart")]                  # no empty axes for a queued run
-    at.button(key=f"gan_raise_limit").click().run()
+    at.button(key="gan_raise_limit").click().run()
     assert store.max_concurrent() == 2
     at.button(key=f"gan_stop_{busy}").click().run()
     assert store.get(busy).stop_requested
@@ -248,6 +248,7 @@ JARGON = ("AVX", "AMX", "bfloat16", "ema_decay", "fake_class_weight", "seed pape
 
 def test_every_page_reads_its_prose_from_its_text_file_written_for_students():
     import re
+
     from pages.ui.text import sections
     for page in MODEL_PAGES:
         found = sections(page)
@@ -264,8 +265,8 @@ def test_every_page_reads_its_prose_from_its_text_file_written_for_students():
 
 
 def test_the_acgan_page_quotes_the_class_accuracy_the_shipped_file_records(home, shipped):
-    from tests.test_gan_pages import save_task, tiny_task
     from autoenc.runs.checkpoint import read_meta, save_checkpoint
+    from tests.test_gan_pages import save_task, tiny_task
     task = tiny_task("acgan")
     path = shipped / "acgan-64.safetensors"
     save_task(task, path, step=7, with_optimizer=False)

@@ -9,7 +9,6 @@ from streamlit.testing.v1 import AppTest
 
 from autoenc.data import datasets
 from autoenc.errors import UserError
-from autoenc.runs.store import RunStore
 
 
 def small_zip(n_per_class=3, size=40) -> bytes:

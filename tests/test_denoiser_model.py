@@ -4,16 +4,15 @@ import numpy as np
 import pytest
 import torch
 
-from autoenc.data import radio
+from autoenc.data import heldout, radio
 from autoenc.errors import UserError
+from autoenc.inference import denoiser as infer
 from autoenc.models import count_parameters
 from autoenc.models.denoiser import Denoiser
 from autoenc.runs.checkpoint import save_checkpoint
-from autoenc.data import heldout
-from autoenc.inference import denoiser as infer
 from autoenc.train import denoiser as dn
-from autoenc.trained import load_trained
 from autoenc.train.task import config_from_dict, config_to_dict
+from autoenc.trained import load_trained
 
 
 @pytest.fixture(autouse=True)

@@ -28,6 +28,7 @@ def test_eval_json_contract(home):
 
 def test_eval_refuses_a_checkpoint_of_another_model(home, tmp_path):
     import torch
+
     from autoenc.runs.checkpoint import save_checkpoint
     other = tmp_path / "vae.safetensors"
     save_checkpoint(other, {"model.vae.w": torch.zeros(1)}, {"model": "vae", "config": {}, "step": 1})

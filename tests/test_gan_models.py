@@ -11,13 +11,12 @@ from autoenc.errors import UserError
 from autoenc.images import image_grid
 from autoenc.inference.gan import generate, generate_from, sampling_generator
 from autoenc.models import count_parameters
-from autoenc.models.gan import (ConditionalCritic, ConditionalGenerator, Critic, Generator, build_critic,
-                                build_generator)
+from autoenc.models.gan import ConditionalCritic, ConditionalGenerator, Critic, Generator, build_critic, build_generator
 from autoenc.runs.checkpoint import load_checkpoint, save_checkpoint
 from autoenc.train import gan as gan_module
 from autoenc.train.augment import random_orientation
 from autoenc.train.ema import standing_statistics
-from autoenc.train.gan import ACGANTask, GANTask, TASKS, WGANDivTask, WGANGPTask
+from autoenc.train.gan import TASKS, ACGANTask, GANTask, WGANDivTask, WGANGPTask
 from autoenc.train.gan_config import GANConfig
 from autoenc.train.precision import compute_dtype
 from autoenc.train.task import config_from_dict, config_to_dict
@@ -306,6 +305,7 @@ def test_a_weights_only_file_rebuilds_for_inference(tmp_path, monkeypatch):
 
 def test_sky_bias_starts_the_generator_at_a_dark_sky():
     import math
+
     from autoenc.models.gan import SKY_TANH
     from autoenc.train.gan_config import WGANDivConfig, WGANGPConfig
     torch.manual_seed(0)

@@ -10,9 +10,9 @@ from tests.browser import require_browser
 @pytest.mark.browser
 def test_three_sessions_switch_pages_and_keep_updating_while_two_runs_train(tmp_path):
     require_browser()
-    report = load_test(tmp_path, sessions=3, seconds=50)
+    report = load_test(tmp_path, sessions=3, seconds=30, switch_every_s=(8.0, 14.0))
     assert report.errors == [] and report.session_errors == 0
-    assert report.chart_updates_min >= 2
+    assert report.chart_updates_min >= 1          # and every Denoiser visit of 12 s or more saw it move
     # every session switched page at least once and each switch was timed
     assert report.switches >= 3 and 0 < report.switch_p50_s <= report.switch_p95_s < 60
     # the server's memory was measured (its high-water mark is at least what it held once the

@@ -190,7 +190,7 @@ SMALL = {"denoiser": {"n_train": 64, "n_val": 16, "batch_size": 8},
          "classifier": {"n_images": 45, "batch_size": 8, "width": 8},
          **{gan: {"image_size": 32, "ngf": 8, "ndf": 8, "n_images": 48} for gan in ("gan", "acgan", "wgan-gp", "wgan-div")}}
 # Settings that say how often a run logs or saves, not what it trains.
-BOOKKEEPING = {"steps", "eval_every", "checkpoint_every", "snapshot_seconds"}
+BOOKKEEPING = {"steps", "eval_every", "checkpoint_every", "checkpoint_seconds", "snapshot_seconds"}   # not in the weights
 
 
 def shrunk(item: PretrainItem, small: dict) -> PretrainItem:

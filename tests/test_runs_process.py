@@ -4,8 +4,6 @@ import os
 import signal
 import time
 
-import pytest
-
 from autoenc.reliability import faults
 from autoenc.runs import launcher
 from autoenc.runs.checkpoint import read_meta
@@ -88,6 +86,7 @@ def test_delete_removes_run_and_files(home):
 def test_nan_loss_fails_with_message_and_keeps_last_checkpoint(home):
     """The loop on a model whose loss turns NaN at step 25 (checkpoints every 10 steps)."""
     import torch
+
     from autoenc.train.loop import train
     from autoenc.train.task import Task, TrainSettings
 

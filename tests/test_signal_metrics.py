@@ -4,8 +4,15 @@ import math
 import numpy as np
 import pytest
 
-from autoenc.metrics.signal import (has_signal, peak_accuracy, peak_index, per_snr_bin,
-                                    power_spectrum, snr_gain_db, snr_gains_db)
+from autoenc.metrics.signal import (
+    has_signal,
+    peak_accuracy,
+    peak_index,
+    per_snr_bin,
+    power_spectrum,
+    snr_gain_db,
+    snr_gains_db,
+)
 
 
 def spikes(positions, n=500, height=1.0, baseline=0.0):

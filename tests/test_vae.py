@@ -8,19 +8,25 @@ import numpy as np
 import pytest
 import torch
 
-from autoenc.errors import CheckpointError, UserError
-from autoenc.models import count_parameters
-from autoenc.models.vae import (ConvVAE, PaperVAE, active_dims, kl_divergence,
-                                kl_per_dimension, reconstruction_loss, vae_loss)
 from autoenc.bench.vae import paper_dense_flops
 from autoenc.data import heldout
 from autoenc.data.galaxy_set import GalaxySet
+from autoenc.errors import CheckpointError, UserError
 from autoenc.images import image_grid, to_gif, to_png
 from autoenc.inference import vae as V
+from autoenc.models import count_parameters
+from autoenc.models.vae import (
+    ConvVAE,
+    PaperVAE,
+    active_dims,
+    kl_divergence,
+    kl_per_dimension,
+    reconstruction_loss,
+    vae_loss,
+)
 from autoenc.runs.checkpoint import save_checkpoint
 from autoenc.train import vae as T
 from autoenc.train.task import config_from_dict, config_to_dict
-
 
 # ------------------------------------------------------------------------- fixtures
 

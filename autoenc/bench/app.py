@@ -7,8 +7,8 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from autoenc.bench import Record
 from autoenc.registry import MODELS

@@ -1,7 +1,7 @@
 """The galaxy renderer's speed."""
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from autoenc.bench import Record
 from autoenc.data.galaxies import render_rate

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Iterator
 from dataclasses import replace
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -18,12 +18,21 @@ from autoenc.train.classifier import ClassifierConfig, ClassifierTask
 from autoenc.train.gan import TASKS
 from autoenc.train.precision import compute_dtype
 
-# generator steps timed per model and size, after WARMUP_STEPS each: ~3 min in all on one core.
-# The first steps of a fresh net are slower (oneDNN builds its kernels for each shape), and
-# a median of a handful of 0.1 s steps moved by 20 % between runs.
-TIMED_STEPS = {32: {"gan": 20, "acgan": 20, "wgan-gp": 5, "wgan-div": 5},
-               64: {"gan": 6, "acgan": 6, "wgan-gp": 3, "wgan-div": 3}}
+# Generator steps timed per round, model and size, after WARMUP_STEPS each; ROUNDS rounds.
+# The first steps of a fresh net are slower (oneDNN builds its kernels for each shape). Each
+# figure is the median over the rounds of each round's median (a ratio: of the two medians
+# of one round), with the spread of the round figures: one median over a handful of 0.1 s
+# steps moved by up to 40 % between two runs of the bench.
+TIMED_STEPS = {32: {"gan": 8, "acgan": 8, "wgan-gp": 3, "wgan-div": 3},
+               64: {"gan": 3, "acgan": 3, "wgan-gp": 2, "wgan-div": 2}}
+ROUNDS = 5
 WARMUP_STEPS = 2
+
+
+def round_record(name: str, per_round: list[float], unit: str, **kw) -> Record:
+    """A figure as the median of its per-round values, with their count and spread."""
+    return Record(name, statistics.median(per_round), unit, n=len(per_round),
+                  spread=max(per_round) - min(per_round), **kw)
 
 
 def fake_galaxies(n: int, size: int, seed: int = 0) -> GalaxySet:
@@ -41,8 +50,8 @@ def benchmarks(sizes: tuple[int, ...] = (32, 64)) -> Iterator[Record]:
 
     Generator steps (each with its n_critic critic steps) at the default settings, batch
     64, ngf = ndf = 32, with torch's current thread count. The task's steps and the
-    reference's alternate (ABCABC...), so a load that comes and goes hits all alike;
-    each figure is the median over the timed steps, after WARMUP_STEPS warm-up steps each.
+    reference's alternate (ABCABC...), so a load that comes and goes hits all alike; each
+    figure is the median of ROUNDS per-round medians (round_record), with n and spread.
     """
     cpu = torch.device("cpu")
     yield Record("gan.bf16", float(compute_dtype("auto", cpu) is not None), "")
@@ -54,18 +63,26 @@ def benchmarks(sizes: tuple[int, ...] = (32, 64)) -> Iterator[Record]:
             task = cls(cfg, cpu, data=data)
             task_fp32 = cls(replace(cfg, precision="fp32"), cpu, data=data)
             ref = reference_loop(kind, cfg, data.images, data.labels)
-            times: dict[str, list[float]] = {"ours": [], "fp32": [], "ref": []}
-            for i in range(WARMUP_STEPS + TIMED_STEPS.get(px, TIMED_STEPS[64])[kind]):
-                for name, step in (("ours", lambda: task.train_step(i + 1)),
-                                   ("fp32", lambda: task_fp32.train_step(i + 1)), ("ref", ref.step)):
-                    t0 = time.perf_counter()
-                    step()
-                    if i >= WARMUP_STEPS:
-                        times[name].append(time.perf_counter() - t0)
-            t = {name: statistics.median(v) for name, v in times.items()}
-            yield Record(f"gan.steps_per_s.{kind}.{px}", 1.0 / t["ours"], "steps/s")
-            yield Record(f"gan.speedup_vs_reference.{kind}.{px}", t["ref"] / t["ours"], "x", target=1.5)
-            yield Record(f"gan.speedup_fp32_vs_reference.{kind}.{px}", t["ref"] / t["fp32"], "x")
+            n_steps = TIMED_STEPS.get(px, TIMED_STEPS[64])[kind]
+            rounds: dict[str, list[float]] = {"ours": [], "fp32": [], "ref": []}
+            step_no = 0
+            for r in range(ROUNDS):
+                times: dict[str, list[float]] = {"ours": [], "fp32": [], "ref": []}
+                for i in range((WARMUP_STEPS if r == 0 else 0) + n_steps):
+                    step_no += 1
+                    for name, step in (("ours", task.train_step), ("fp32", task_fp32.train_step),
+                                       ("ref", lambda _n, ref=ref: ref.step())):
+                        t0 = time.perf_counter()
+                        step(step_no)
+                        if r or i >= WARMUP_STEPS:
+                            times[name].append(time.perf_counter() - t0)
+                for name, v in times.items():
+                    rounds[name].append(statistics.median(v))
+            yield round_record(f"gan.steps_per_s.{kind}.{px}", [1 / t for t in rounds["ours"]], "steps/s")
+            yield round_record(f"gan.speedup_vs_reference.{kind}.{px}",
+                               [a / b for a, b in zip(rounds["ref"], rounds["ours"])], "x", target=1.5)
+            yield round_record(f"gan.speedup_fp32_vs_reference.{kind}.{px}",
+                               [a / b for a, b in zip(rounds["ref"], rounds["fp32"])], "x")
     for kind in TASKS:
         yield Record(f"gan.metrics_overhead.{kind}", metrics_overhead(kind), "share", target=0.10,
                      higher_is_better=False)

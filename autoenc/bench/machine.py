@@ -1,7 +1,7 @@
 """The machine's yardstick for the model figures."""
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 

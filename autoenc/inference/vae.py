@@ -7,8 +7,8 @@ path (z = mu, no sampling): what a slider should show.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 import torch

@@ -13,8 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from autoenc.data.galaxy_set import CLASS_KEYS, CLASS_NAMES, GalaxySet
 from autoenc.data import heldout
+from autoenc.data.galaxy_set import CLASS_KEYS, CLASS_NAMES, GalaxySet
 from autoenc.errors import UserError
 from autoenc.inference.classifier import INFERENCE_BATCH, features, to_tensor
 from autoenc.inference.gan import generate

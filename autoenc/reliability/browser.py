@@ -91,7 +91,7 @@ def streamlit_server(home: Path, extra_env: dict | None = None):
 @contextmanager
 def chromium():
     """A headless Debian Chromium under Playwright."""
-    from playwright.sync_api import sync_playwright     # a test requirement, not the app's
+    from playwright.sync_api import sync_playwright  # a test requirement, not the app's
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:

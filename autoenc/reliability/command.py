@@ -19,7 +19,7 @@ def add_arguments(rel: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from autoenc.reliability.harness import run_reliability      # torch, playwright: only when it runs
+    from autoenc.reliability.harness import run_reliability  # torch, playwright: only when it runs
     for name in ("faults", "sessions", "seconds"):
         if getattr(args, name) < 0:
             raise UserError(f"--{name} must not be negative")

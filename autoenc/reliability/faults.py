@@ -46,7 +46,7 @@ class FaultReport:
     # first step where it had none, to the kill)
     lost_seconds: list[float] = field(default_factory=list)
 
-    def add(self, other: "FaultReport") -> None:
+    def add(self, other: FaultReport) -> None:
         self.tried += other.tried
         self.survived += other.survived
         self.runs_lost += other.runs_lost

@@ -49,7 +49,7 @@ def _reap_forever() -> None:
 
 def option_args(model: str, settings: dict) -> list[str]:
     """CLI options for the settings that differ from the model's defaults."""
-    from autoenc.train.task import config_fields, config_to_dict     # torch: not for `runs list`
+    from autoenc.train.task import config_fields, config_to_dict  # torch: not for `runs list`
     cls = get_model(model).task_class().Config
     defaults = config_to_dict(cls())
     args = []
@@ -116,7 +116,7 @@ def prepare_resume(store: RunStore, run_id: str, extra_steps: int | None = None)
     """Queue a run again from its last checkpoint; returns its config. Without extra_steps it
     continues to its total (a run that was stopped, hit its time limit or crashed); with them
     it trains that many steps more than it has (also a run that finished)."""
-    from autoenc.runs.checkpoint import read_meta                    # torch: not for `runs list`
+    from autoenc.runs.checkpoint import read_meta  # torch: not for `runs list`
     run = resumable(store, run_id, extra_steps)
     # The file is the truth: a process killed between writing it and recording it in the
     # store leaves the store one checkpoint behind. A run that died before its first

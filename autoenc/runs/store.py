@@ -13,63 +13,21 @@ import sqlite3
 import tempfile
 import time
 import uuid
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
 from autoenc.errors import UserError
 from autoenc.runs.run import Run
+from autoenc.runs.schema import SCHEMA, check_version, create_or_upgrade
 
-# PRAGMA user_version of the store's file. 2 added runs.max_seconds and runs.end_reason; a
-# file of version 1 (none set) is upgraded in place, a newer one is refused, not misread.
-SCHEMA_VERSION = 2
 # A run whose heartbeat is older than this while its process looks alive is treated as
 # dead too (the pid may have been reused after a reboot).
 HEARTBEAT_TIMEOUT_S = 120.0
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY,
-    model TEXT NOT NULL,
-    config TEXT NOT NULL,
-    status TEXT NOT NULL,
-    pid INTEGER,
-    heartbeat REAL,
-    created REAL NOT NULL,
-    queued_at REAL,
-    started REAL,
-    ended REAL,
-    step INTEGER NOT NULL DEFAULT 0,
-    total_steps INTEGER,
-    checkpoint_step INTEGER,
-    stop_requested INTEGER NOT NULL DEFAULT 0,
-    error TEXT,
-    note TEXT,
-    max_seconds REAL,
-    end_reason TEXT
-);
-CREATE TABLE IF NOT EXISTS metrics (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id TEXT NOT NULL,
-    step INTEGER NOT NULL,
-    name TEXT NOT NULL,
-    value REAL,
-    time REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS metrics_run_seq ON metrics(run_id, seq);
-CREATE TABLE IF NOT EXISTS samples (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id TEXT NOT NULL,
-    step INTEGER NOT NULL,
-    name TEXT NOT NULL,
-    data BLOB NOT NULL,
-    time REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS samples_run_name ON samples(run_id, name, seq);
-CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
 SAMPLES_KEPT = 8  # per run and name: pages show the latest, a few older for history
 
 
@@ -125,17 +83,7 @@ class RunStore:
             return
         try:
             with self.connect() as db:
-                version = db.execute("PRAGMA user_version").fetchone()[0]
-                if version > SCHEMA_VERSION:
-                    raise UserError(f"the run store {self.path} was written by a newer autoenc (schema version "
-                                    f"{version}, this one reads up to {SCHEMA_VERSION}); update autoenc, or "
-                                    "point --home / AUTOENC_HOME at another folder")
-                db.executescript(SCHEMA)
-                columns = {r["name"] for r in db.execute("PRAGMA table_info(runs)")}
-                for column, kind in (("max_seconds", "REAL"), ("end_reason", "TEXT")):
-                    if column not in columns:          # a store of schema version 1
-                        db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
-                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                create_or_upgrade(db, self.path)
         except sqlite3.DatabaseError as e:
             raise UserError(
                 f"the run store {self.path} is not a readable SQLite database ({e}); "
@@ -145,13 +93,9 @@ class RunStore:
     def _check_version(self) -> None:
         try:
             with self.connect() as db:
-                version = db.execute("PRAGMA user_version").fetchone()[0]
+                check_version(db, self.path)
         except sqlite3.DatabaseError as e:
             raise UserError(f"the run store {self.path} is not a readable SQLite database ({e})") from None
-        if version > SCHEMA_VERSION:
-            raise UserError(f"the run store {self.path} was written by a newer autoenc (schema version "
-                            f"{version}, this one reads up to {SCHEMA_VERSION}); update autoenc, or "
-                            "point --home / AUTOENC_HOME at another folder")
 
     # -- connections -------------------------------------------------------------
     @contextmanager

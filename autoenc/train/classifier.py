@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from autoenc.data import heldout
 from autoenc.data.galaxies import rendered_set
 from autoenc.data.galaxy_loaders import load_galaxy_file
 from autoenc.data.galaxy_set import CLASS_NAMES
-from autoenc.data import heldout
 from autoenc.errors import UserError
 from autoenc.inference.classifier import evaluate, to_tensor
 from autoenc.metrics.judge import JUDGE_FILE

@@ -17,7 +17,8 @@ classifier (autoenc.metrics.judge); without the classifier file it measures noth
 """
 from __future__ import annotations
 
-from typing import Callable, ClassVar
+from collections.abc import Callable
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -28,8 +29,14 @@ from autoenc.data.galaxy_set import N_CLASSES, GalaxySet
 from autoenc.errors import UserError
 from autoenc.images import from_uint8, image_grid
 from autoenc.inference.gan import EMA, generate, generate_from, noise, sampling_generator
-from autoenc.metrics.judge import (EVAL_SAMPLES, Judge, evaluate_generator, judge_available, load_judge_classifier,
-                                   measures_to_metrics)
+from autoenc.metrics.judge import (
+    EVAL_SAMPLES,
+    Judge,
+    evaluate_generator,
+    judge_available,
+    load_judge_classifier,
+    measures_to_metrics,
+)
 from autoenc.models.gan import build_critic, build_generator
 from autoenc.train import losses
 from autoenc.train.augment import random_orientation

@@ -10,7 +10,7 @@ Docstrings give the formula in LaTeX, so the pages can render the same text.
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F

@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from autoenc.data.datasets import training_set
 from autoenc.data import heldout
+from autoenc.data.datasets import training_set
 from autoenc.errors import UserError
 from autoenc.images import image_grid
 from autoenc.inference.vae import evaluate, fit_latent_gaussian, load_vae, reconstruct

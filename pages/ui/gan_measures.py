@@ -7,8 +7,8 @@ from pathlib import Path
 import plotly.graph_objects as go
 import streamlit as st
 
-from autoenc.data.galaxy_set import CLASS_NAMES
 from autoenc.data import heldout
+from autoenc.data.galaxy_set import CLASS_NAMES
 from autoenc.errors import UserError
 from autoenc.inference.gan import sampling_generator
 from autoenc.metrics import judge as J

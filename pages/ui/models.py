@@ -2,8 +2,8 @@
 and rebuilt from its file once per version of the file."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd

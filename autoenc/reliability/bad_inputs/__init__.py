@@ -15,9 +15,9 @@ The cases live in one module per area (uploads, radio, cli, settings, checkpoint
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from autoenc.errors import UserError
 from autoenc.reliability.bad_inputs.files import PAYLOAD_MARK, good_npz, home_of

@@ -13,7 +13,8 @@ from autoenc.reliability.bad_inputs import case
 from autoenc.reliability.bad_inputs.cli import cli
 from autoenc.reliability.bad_inputs.files import home_of, payload, zip_bytes
 from autoenc.runs import launcher
-from autoenc.runs.store import SCHEMA_VERSION, RunStore
+from autoenc.runs.schema import SCHEMA_VERSION
+from autoenc.runs.store import RunStore
 from autoenc.runs.worker import execute
 from autoenc.trained import load_trained
 

@@ -13,8 +13,18 @@ from PIL import Image
 from autoenc.data.datasets import import_upload, list_sets, load_set
 from autoenc.data.galaxy_loaders import MAX_FILE_BYTES
 from autoenc.reliability.bad_inputs import case
-from autoenc.reliability.bad_inputs.files import (CLASS_DIRS, PAYLOAD_MARK, Payload, good_npz, good_zip, home_of,
-                                                  npz_bytes, payload, png, zip_bytes)
+from autoenc.reliability.bad_inputs.files import (
+    CLASS_DIRS,
+    PAYLOAD_MARK,
+    Payload,
+    good_npz,
+    good_zip,
+    home_of,
+    npz_bytes,
+    payload,
+    png,
+    zip_bytes,
+)
 
 
 def upload(tmp: Path, filename: str, data: bytes) -> str:

@@ -14,8 +14,9 @@ def test_gan_figures_are_medians_of_rounds_with_their_spread(monkeypatch):
     few = {"gan": 2, "acgan": 1, "wgan-gp": 1, "wgan-div": 1}
     monkeypatch.setattr(gan_bench, "TIMED_STEPS", {32: few, 64: few})
     monkeypatch.setattr(gan_bench, "metrics_overhead", lambda kind: 0.0)
+    monkeypatch.setattr(gan_bench, "TASKS", {k: gan_bench.TASKS[k] for k in ("gan", "wgan-gp")})
     records = {r.name: r for r in gan_bench.benchmarks(sizes=(32,))}
-    for kind in ("gan", "acgan", "wgan-gp", "wgan-div"):
+    for kind in ("gan", "wgan-gp"):
         for name in (f"gan.steps_per_s.{kind}.32", f"gan.speedup_vs_reference.{kind}.32",
                      f"gan.speedup_fp32_vs_reference.{kind}.32"):
             r = records[name]

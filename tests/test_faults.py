@@ -30,14 +30,13 @@ def test_the_resume_check_reads_every_metric_a_model_logs(tmp_path):
 @pytest.mark.slow
 def test_kills_at_page_settings_lose_at_most_one_checkpoint_interval(tmp_path):
     """SIGKILLs at the settings the pages train with, at random moments up to 40 s into
-    training (before and after the first checkpoint by time), for three of the models here
-    (a trial takes up to a minute); `reliability` does 20 across all six."""
+    training (before and after the first checkpoint by time): here two WGAN-GP runs (a trial
+    takes up to a minute; test_reliability_cli kills a denoiser), `reliability` 20 across all six."""
     assert set(FAULT_MODELS) == set(MODELS) - {"classifier"}
-    models = ("denoiser", "vae", "wgan-gp")
-    report = kill_trials(tmp_path, len(models), seed=1, models=models, window=(1.0, 40.0))
+    report = kill_trials(tmp_path, 2, seed=1, models=("wgan-gp",), window=(1.0, 40.0))
     assert report.failures == []
-    assert report.tried == report.survived == 3 and report.runs_lost == 0 and report.checkpoints_corrupt == 0
-    assert len(report.lost_seconds) == 3
+    assert report.tried == report.survived == 2 and report.runs_lost == 0 and report.checkpoints_corrupt == 0
+    assert len(report.lost_seconds) == 2
     # at most the 30 s cadence, plus a step, a write and the kill's own latency on a busy machine
     assert max(report.lost_seconds) <= TrainSettings().checkpoint_seconds + 10, report.lost_seconds
 

@@ -10,7 +10,7 @@ from tests.browser import require_browser
 @pytest.mark.browser
 def test_three_sessions_switch_pages_and_keep_updating_while_two_runs_train(tmp_path):
     require_browser()
-    report = load_test(tmp_path, sessions=3, seconds=30, switch_every_s=(8.0, 14.0))
+    report = load_test(tmp_path, sessions=3, seconds=30, switch_every_s=(8.0, 14.0), pages=("gan", "datasets", "runs"))
     assert report.errors == [] and report.session_errors == 0
     assert report.chart_updates_min >= 1          # and every Denoiser visit of 12 s or more saw it move
     # every session switched page at least once and each switch was timed

@@ -126,7 +126,7 @@ def move_a_slider(page) -> None:
 
 
 def load_test(home: Path, sessions: int = 30, seconds: float = 300.0, echo=None, seed: int = 0,
-              switch_every_s: tuple[float, float] = SWITCH_EVERY_S) -> LoadReport:
+              switch_every_s: tuple[float, float] = SWITCH_EVERY_S, pages: tuple[str, ...] = OTHER_PAGES) -> LoadReport:
     report = LoadReport(sessions=sessions, seconds=seconds)
     rng = random.Random(seed)
     store = RunStore(home)
@@ -150,7 +150,7 @@ def load_test(home: Path, sessions: int = 30, seconds: float = 300.0, echo=None,
                 echo(f"load: {len(open_)}/{sessions} sessions open")
             # One session visits every page first, so the server's shared caches (models,
             # held-out figures) are filled before memory is read: what grows after is per tick.
-            for dest in (*OTHER_PAGES, HOME_PAGE):
+            for dest in (*pages, HOME_PAGE):
                 if open_:
                     try:
                         switch(open_[0].page, url, dest)
@@ -182,7 +182,7 @@ def load_test(home: Path, sessions: int = 30, seconds: float = 300.0, echo=None,
                         if time.monotonic() - s.arrived >= CHART_VISIT_S and not s.visit_updates:
                             report.errors.append(f"session {i}: its loss chart did not move in "
                                                  f"{time.monotonic() - s.arrived:.0f} s on the Denoiser page")
-                    dest = rng.choice(OTHER_PAGES) if s.where == HOME_PAGE else HOME_PAGE
+                    dest = rng.choice(pages) if s.where == HOME_PAGE else HOME_PAGE
                     try:
                         switch_times.append(switch(s.page, url, dest))
                         move_a_slider(s.page)

@@ -132,7 +132,10 @@ def load_test(home: Path, sessions: int = 30, seconds: float = 300.0, echo=None,
     store = RunStore(home)
     store.set_setting("max_concurrent", 2)
     base = {"n_train": 2000, "n_val": 200, "eval_every": 50, "steps": 10_000_000}
-    run_ids = [launcher.start_run(store, "denoiser", {**base, "noise": n}, max_seconds=seconds + 900)
+    # The runs must outlast the opening of every session (30 took 23 minutes on 2 cores) and
+    # the test; the harness stops them at its end, the limit only guards against a crash of it.
+    limit = seconds + 1800 + 120 * sessions
+    run_ids = [launcher.start_run(store, "denoiser", {**base, "noise": n}, max_seconds=limit)
                for n in ("galactic", "uniform")]
     url, server = start_server(home)
     rss: list[tuple[float, float]] = []

@@ -16,9 +16,9 @@ def test_three_sessions_switch_pages_and_keep_updating_while_two_runs_train(tmp_
     # every session switched page at least once and each switch was timed
     assert report.switches >= 3 and 0 < report.switch_p50_s <= report.switch_p95_s < 60
     # the server's memory was measured (its high-water mark is at least what it held once the
-    # sessions were open) and it does not grow with every chart tick
+    # sessions were open); whether it grows per chart tick takes the long test's minutes to
+    # tell: over 30 s, a session's first visit to a page outweighs any tick
     assert report.server_peak_rss_mb >= report.server_rss_start_mb > 50
-    assert report.rss_growth_kb_per_tick < 200, report
 
 
 @pytest.mark.load

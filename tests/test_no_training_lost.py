@@ -2,6 +2,7 @@
 (disk full, I/O errors, a read-only store) losing nothing."""
 import errno
 import os
+import shutil
 import sqlite3
 import subprocess
 import time
@@ -170,6 +171,49 @@ def test_a_store_on_a_read_only_folder_lists_its_runs_and_refuses_writes_with_wh
     with pytest.raises(UserError, match="training is off here"):
         launcher.resume_run(store, rid)
     assert list((mnt / "runs").iterdir()) == [mnt / "runs" / "runs.sqlite"]
+
+
+@pytest.fixture
+def read_only_home_mid_write(tmp_path):
+    """A read-only bind mount of a home whose last rows are still in the -wal file, as while a
+    run writes on the lecturer's laptop (a writer holds the file open and folds nothing in)."""
+    src, mnt = tmp_path / "src", tmp_path / "ro"
+    mnt.mkdir()
+    store = RunStore(src)
+    rid = store.create_run("vae", {"arch": "paper", "steps": 10}, total_steps=10)
+    writer = sqlite3.connect(store.path, isolation_level=None)
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    writer.execute("BEGIN")
+    writer.executemany("INSERT INTO metrics (run_id, step, name, value, time) VALUES (?, ?, 'checkpoint_write_s', ?, 0)",
+                       [(rid, s, w) for s, w in ((1, 4.8), (2, 4.9), (3, 5.1))])
+    writer.execute("COMMIT")
+    assert (store.dir / "runs.sqlite-wal").stat().st_size
+    r = subprocess.run(["mount", "--bind", "-o", "ro", str(src), str(mnt)], capture_output=True, text=True)
+    if r.returncode:
+        pytest.skip(f"this machine allows no read-only bind mount: {r.stderr.strip()}")
+    try:
+        yield mnt, rid, src
+    finally:
+        writer.close()
+        subprocess.run(["umount", str(mnt)])
+
+
+@pytest.mark.parametrize("shm", ["the writer's -shm", "no -shm"])
+def test_a_read_only_store_sees_the_rows_still_in_its_wal(read_only_home_mid_write, shm):
+    mnt, rid, src = read_only_home_mid_write
+    if shm == "no -shm":     # the file and its -wal copied away from the writer
+        copy = mnt.parent / "copied"
+        (copy / "runs").mkdir(parents=True)
+        for name in ("runs.sqlite", "runs.sqlite-wal"):
+            shutil.copyfile(src / "runs" / name, copy / "runs" / name)
+        subprocess.run(["umount", str(mnt)])
+        subprocess.run(["mount", "--bind", "-o", "ro", str(copy), str(mnt)], check=True)
+    store = RunStore(mnt)
+    assert store.read_only
+    assert list(store.metric_series(rid, "checkpoint_write_s")[1]) == [4.8, 4.9, 5.1]
+    assert launcher.checkpoint_write_seconds(store, "vae", arch="paper") == (4.9, 3)
+    assert sorted(p.name for p in (mnt / "runs").iterdir())[0] == "runs.sqlite"
 
 
 def test_the_denoiser_page_on_a_read_only_store_says_why_and_shows_the_shipped_model(read_only_home, monkeypatch):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import sqlite3
 import tempfile
 import time
@@ -117,9 +118,14 @@ class RunStore:
             db.close()
 
     def _connect_read_only(self) -> sqlite3.Connection:
-        """The file as it lies (immutable: SQLite writes nothing, not even its -shm), or an
-        empty store where there is none; a write raises UserError with the reason."""
-        if self.path.exists():
+        """The file as it lies, or an empty store where there is none; a write raises UserError
+        with the reason. Rows still in the -wal file (a run that is writing, or one killed before
+        SQLite folded them in) are invisible to an immutable open, so with a -wal the file is
+        opened read-only through the writer's -shm, or, without one, from a copy of both."""
+        wal = self.path.with_name(self.path.name + "-wal")
+        if wal.exists() and wal.stat().st_size:
+            db = self._connect_with_wal(wal)
+        elif self.path.exists():
             db = sqlite3.connect(f"file:{self.path}?immutable=1", uri=True, isolation_level=None)
         else:
             db = sqlite3.connect(":memory:", isolation_level=None)
@@ -128,6 +134,29 @@ class RunStore:
                  sqlite3.SQLITE_TRANSACTION)
         db.set_authorizer(lambda action, *_: sqlite3.SQLITE_OK if action in reads else sqlite3.SQLITE_DENY)
         return db
+
+    def _connect_with_wal(self, wal: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30.0, isolation_level=None)
+        try:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return db
+        except sqlite3.OperationalError:    # no -shm to share, and none can be made here
+            db.close()
+        return sqlite3.connect(self._snapshot(wal), isolation_level=None)
+
+    def _snapshot(self, wal: Path) -> Path:
+        """A private copy of the file and its -wal, made again only when either has changed."""
+        stamp = tuple((f.stat().st_mtime_ns, f.stat().st_size) for f in (self.path, wal))
+        if getattr(self, "_snapshot_stamp", None) != stamp:
+            if not hasattr(self, "_snapshot_dir"):
+                self._snapshot_dir = tempfile.TemporaryDirectory(prefix="autoenc-store-")
+            copy = Path(self._snapshot_dir.name) / f"runs-{time.monotonic_ns()}.sqlite"
+            shutil.copyfile(self.path, copy)
+            shutil.copyfile(wal, copy.with_name(copy.name + "-wal"))
+            if hasattr(self, "_snapshot_path"):     # readers that hold it open keep it until they close
+                self._snapshot_path.unlink(missing_ok=True)
+            self._snapshot_path, self._snapshot_stamp = copy, stamp
+        return self._snapshot_path
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -144,3 +144,14 @@ def test_delete_removes_rows(tmp_path):
     store.delete(rid)
     assert store.list() == []
     assert store.metrics_since(rid) == ([], 0)
+
+
+def test_runs_made_in_the_same_second_with_the_same_suffix_get_different_ids(tmp_path, monkeypatch):
+    from autoenc.runs import store as store_module
+    ids = iter(["gan-1202-120000-aaaa", "gan-1202-120000-aaaa", "gan-1202-120000-aaaa", "gan-1202-120000-bbbb"])
+    monkeypatch.setattr(store_module, "new_run_id", lambda model: next(ids))
+    store = RunStore(tmp_path)
+    first, second = store.create_run("gan", {}), store.create_run("gan", {})
+    assert (first, second) == ("gan-1202-120000-aaaa", "gan-1202-120000-bbbb")
+    with pytest.raises(UserError, match="already exists"):
+        store.create_run("gan", {}, run_id=first)

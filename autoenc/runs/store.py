@@ -183,10 +183,13 @@ class RunStore:
     # -- runs ----------------------------------------------------------------------
     def create_run(self, model: str, config: dict, run_id: str | None = None,
                    total_steps: int | None = None) -> str:
-        run_id = run_id or new_run_id(model)
+        chosen = run_id
         with self.transaction() as db:
-            if db.execute("SELECT 1 FROM runs WHERE id=?", (run_id,)).fetchone():
-                raise UserError(f"a run with id {run_id!r} already exists")
+            run_id = chosen or new_run_id(model)
+            while db.execute("SELECT 1 FROM runs WHERE id=?", (run_id,)).fetchone():
+                if chosen:
+                    raise UserError(f"a run with id {run_id!r} already exists")
+                run_id = new_run_id(model)      # two runs made in the same second drew the same suffix
             db.execute(
                 "INSERT INTO runs (id, model, config, status, created, queued_at, total_steps) VALUES (?,?,?,?,?,?,?)",
                 (run_id, model, json.dumps(config), "queued", time.time(), time.time(), total_steps),

@@ -1,6 +1,8 @@
 """The load test (issues 7 and 20): browser sessions on one server while two runs train,
 switching pages through the sidebar and moving sliders. A short version runs in the suite;
 the class of 30 for 5 minutes by `python -m autoenc reliability` or `pytest -m load`."""
+import os
+
 import pytest
 
 from autoenc.reliability.load import load_test
@@ -19,6 +21,9 @@ def test_three_sessions_switch_pages_and_keep_updating_while_two_runs_train(tmp_
     # sessions were open); whether it grows per chart tick takes the long test's minutes to
     # tell: over 30 s, a session's first visit to a page outweighs any tick
     assert report.server_peak_rss_mb >= report.server_rss_start_mb > 50
+    # where the cores went: the server, three browsers and two runs each kept some busy
+    assert set(report.cores_used) == {"server", "browsers", "runs"}
+    assert all(0 < c <= 2 * os.cpu_count() for c in report.cores_used.values()), report.cores_used
 
 
 @pytest.mark.load

@@ -160,3 +160,27 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
     except OSError:
         pass
     return 0.0
+
+
+# What each process of a load test is, by its command line: where the machine's cores went.
+PROCESS_KINDS = {"server": "streamlit run", "browsers": "chromium", "runs": "autoenc train"}
+
+
+def cpu_seconds_by_kind() -> dict[str, float]:
+    """CPU seconds (user + system) every running process of each PROCESS_KINDS kind has used
+    so far, from Linux /proc; the difference of two calls is where the cores went between."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = dict.fromkeys(PROCESS_KINDS, 0.0)
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        for kind, marker in PROCESS_KINDS.items():
+            if marker in cmdline:
+                out[kind] += (int(fields[11]) + int(fields[12])) / tick     # utime, stime
+                break
+    return out

@@ -57,5 +57,6 @@ def run_reliability(faults: int = 20, sessions: int = 30, seconds: float = 300.0
         "sessions_p50_switch_s": round(load.switch_p50_s, 2) if load.switches else None,
         "page_switches": load.switches,
         "sessions_p95_script_s": round(load.script_p95_s, 2) if load.switches else None,
+        "load_cores_used": load.cores_used,
         "failures": fault.failures + [f"{o.case}: {o.message}" for o in outcomes if not o.handled] + load.errors,
     }

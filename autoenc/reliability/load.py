@@ -6,7 +6,8 @@ Denoiser page (half of them on uniform noise) and then, every 20-40 s, switches 
 through the sidebar as a student does: to another page and back to the Denoiser, moving
 a slider on each page it lands on. It measures every switch (from the click until the new
 page has run and drawn its charts), reads the loss chart on every Denoiser visit, looks
-for tracebacks, and samples the server's resident memory.
+for tracebacks, and samples the server's resident memory and how many cores the server, the browsers and
+the runs kept busy.
 
 An error is a session that cannot open, a traceback on a page, a switch that does not
 complete in SWITCH_TIMEOUT_S, or a Denoiser visit whose live chart did not move.
@@ -31,6 +32,7 @@ from autoenc.reliability.browser import (
     SETTLED_JS,
     chart_last_x,
     chromium,
+    cpu_seconds_by_kind,
     exceptions_on,
     rss_mb,
     start_server,
@@ -74,6 +76,9 @@ class LoadReport:
     server_rss_end_mb: float = 0.0
     rss_growth_kb_per_tick: float = 0.0
     ticks: int = 0
+    # cores each kind of process kept busy over the timed part (server, browsers, runs): where
+    # the machine went when switches slow down
+    cores_used: dict[str, float] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
 
@@ -161,6 +166,7 @@ def load_test(home: Path, sessions: int = 30, seconds: float = 300.0, echo=None,
                         report.errors.append(f"warm-up visit to {dest} failed: {type(e).__name__}: "
                                              f"{str(e).splitlines()[0][:150]}")
             t_start = time.monotonic()
+            cpu_start = cpu_seconds_by_kind()
             report.server_rss_start_mb = rss_mb(server.pid)
             rss = [(t_start, report.server_rss_start_mb)]
             for s in open_:
@@ -200,6 +206,8 @@ def load_test(home: Path, sessions: int = 30, seconds: float = 300.0, echo=None,
                 time.sleep(0.2)
             for s in open_:
                 s.updates += s.visit_updates
+            wall = time.monotonic() - t_start
+            report.cores_used = {k: round((v - cpu_start[k]) / wall, 2) for k, v in cpu_seconds_by_kind().items()}
             report.chart_updates_min = min((s.updates for s in open_), default=0)
     finally:
         report.server_rss_end_mb = rss_mb(server.pid)

@@ -27,3 +27,38 @@ def test_gan_figures_are_medians_of_rounds_with_their_spread(monkeypatch):
 def test_checkpoint_overhead_is_a_share_of_training_at_the_page_settings():
     share, write_s, step_s = checkpoint_overhead("denoiser", PAGE_SETTINGS["denoiser"])
     assert 0 < share < 1 and write_s > 0 and step_s > 0
+
+
+@pytest.mark.slow
+def test_time_to_quality_stops_the_clock_at_the_goal_and_pauses_it_to_measure(monkeypatch):
+    from autoenc.bench import quality
+    monkeypatch.setattr(quality, "VAE_TOLERANCE", 100.0)        # any trained VAE is within it
+    trace = quality.time_to_quality("vae", {"n_images": 64}, budget_s=30, check_every_s=1.0)
+    assert trace.seconds is not None and len(trace.checks) == 1
+    seconds, step, figures = trace.checks[0]
+    assert trace.seconds == seconds and 1.0 <= seconds < 10 and step > 0 and figures["recon_mse"] > 0
+
+
+@pytest.mark.slow
+def test_time_to_quality_gives_up_at_its_budget_with_each_held_out_measure():
+    from autoenc.bench import quality
+    trace = quality.time_to_quality("gan", {"n_images": 64}, budget_s=2.0, check_every_s=1.0)
+    assert trace.seconds is None
+    assert [round(t) for t, _, _ in trace.checks] == [1, 2]
+    assert trace.checks[0][1] < trace.checks[1][1]
+    assert set(trace.checks[-1][2]) == {"tv_distance", "coverage"}
+
+
+def test_quality_records_are_named_by_model_and_only_selects_among_them(monkeypatch):
+    from autoenc.bench import quality, run_benchmarks
+    timed = []
+    monkeypatch.setattr(quality, "time_to_quality", lambda model: timed.append(model) or
+                        quality.Trace(model, {}, [], 42.0 if model == "acgan" else None))
+    records = {r.name: r for r in run_benchmarks("acgan.train_s")}
+    assert timed == ["acgan"]
+    assert records["acgan.train_s_to_quality"].value == 42.0 and records["acgan.train_s_to_quality"].ok
+    timed.clear()
+    records = {r.name: r for r in quality.benchmarks("wgan")}
+    assert timed == ["wgan-gp", "wgan-div"]
+    r = records["wgan-gp.train_s_to_quality"]
+    assert r.value == quality.BUDGET_S and not r.ok and records["wgan-gp.train_s_to_quality.reached"].value == 0

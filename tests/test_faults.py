@@ -50,10 +50,12 @@ def test_killed_server_restarts_and_reattaches_to_runs(tmp_path):
 
 @pytest.mark.parametrize("model, page, key", [("denoiser", "pages/denoiser.py", "denoiser_galactic"),
                                               ("vae", "pages/vae.py", "vae"),
-                                              ("wgan-gp", "pages/wgan_gp.py", "wgan-gp")])
+                                              ("wgan-gp", "pages/wgan_gp.py", "wgan-gp"),
+                                              ("acgan", "pages/acgan.py", "acgan")])
 def test_the_harness_kills_runs_at_the_settings_the_pages_start(home, model, page, key):
-    """PAGE_SETTINGS must be what Train starts with the widgets untouched, or the kills and the
-    checkpoint benchmark measure runs nobody makes."""
+    """PAGE_SETTINGS must be what Train starts with the widgets untouched (the page's recipe
+    included), or the kills and the checkpoint and time-to-quality benchmarks measure runs
+    nobody makes."""
     store = RunStore(home)
     at = AppTest.from_file(f"../{page}", default_timeout=120).run()
     at.button(key=f"{key}_train").click().run()

@@ -22,6 +22,7 @@ from autoenc.paths import shipped_path
 from autoenc.registry import get_model
 from autoenc.runs import launcher
 from autoenc.runs.checkpoint import read_meta
+from autoenc.runs.page_defaults import PAGE_RECIPE, page_config
 from autoenc.runs.store import Run, RunStore
 from autoenc.train.losses import formulas
 from pages.ui.gan_measures import collapse_section
@@ -78,7 +79,7 @@ def expectations(store: RunStore, model: str, task_cls, size: int) -> str:
     final = task_cls.pretrain_plan()[0].final_settings
     first, *later = stage_batches(task_cls)
     batches = f"batch {first}" + (f", then {later[-1]} in its last stage" if later else "")
-    decay = task_cls.Config().ema_decay
+    decay = page_config(model).ema_decay
     sampling = (text("gans", "Samples from a moving average", window=f"{round(1 / (1 - decay)):,}")
                 if decay > 0 else text("gans", "Samples from the generator"))
     averaged = (", drawn by a moving average of its generator" if final.get("ema_decay") else "")
@@ -105,7 +106,7 @@ def setting_values(cfg) -> dict[str, str]:
 def gan_page(model: str) -> None:
     spec = get_model(model)
     task_cls = spec.task_class()
-    cfg = task_cls.Config()
+    cfg = page_config(model)
     page = page_name(model)
     st.title(spec.title)
     st.markdown(text(page, z_dim=cfg.z_dim))
@@ -130,7 +131,7 @@ def gan_page(model: str) -> None:
 
 def training_section(store: RunStore, model: str, task_cls) -> Run | None:
     st.subheader("Train it live")
-    cfg = task_cls.Config()
+    cfg = page_config(model)
     c = st.columns(5)
     size = c[0].selectbox("Image size (px)", (32, 64), key=f"{model}_size",
                           help="32 px trains several times faster; the shipped checkpoints are 64 px")
@@ -146,7 +147,7 @@ def training_section(store: RunStore, model: str, task_cls) -> Run | None:
     data = training_data(store, model)
 
     def start() -> str:
-        settings = {"image_size": int(size), "steps": int(steps), "n_images": int(n_images), "seed": int(seed),
+        settings = {**PAGE_RECIPE.get(model, {}), "image_size": int(size), "steps": int(steps), "n_images": int(n_images), "seed": int(seed),
                     "data": data}
         return launcher.start_run(store, model, settings, max_seconds=float(limit))
 

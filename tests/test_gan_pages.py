@@ -317,3 +317,17 @@ def test_a_class_under_half_its_share_is_watched_not_called_healthy(home, shippe
     assert not at.success and not at.error
     warning = " ".join(w.value for w in at.warning)
     assert "Watch it" in warning and "ellipticals are 8% of the samples against 33% of the data" in warning
+
+
+@pytest.mark.parametrize("page, model", [("gan", "gan"), ("wgan_gp", "wgan-gp")])
+def test_a_gan_page_says_which_recipe_its_train_button_starts(home, page, model):
+    from autoenc.runs.page_defaults import PAGE_RECIPE, page_config
+    at = AppTest.from_file(f"../pages/{page}.py", default_timeout=120).run()
+    assert not at.exception
+    info = " ".join(i.value for i in at.info)
+    recipe, paper = page_config(model), get_model(model).task_class().Config()
+    assert "Train starts this page's recipe" in info and "docs/time-to-quality.md" in info
+    assert f"learning rate {recipe.lr:g}, batch {recipe.batch_size}" in info
+    assert f"(the paper: learning rate {paper.lr:g}, batch {paper.batch_size}" in info
+    if "n_critic" in PAGE_RECIPE[model]:
+        assert f"critic steps per G step {recipe.n_critic} " in info or f"critic steps per G step {recipe.n_critic})" in info

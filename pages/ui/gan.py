@@ -85,7 +85,24 @@ def expectations(store: RunStore, model: str, task_cls, size: int) -> str:
     averaged = (", drawn by a moving average of its generator" if final.get("ema_decay") else "")
     shipped = text("gans", "The shipped checkpoint", run=shipped_run(model, final["steps"]), batches=batches,
                    averaged=averaged, model=model)
-    return " ".join([timing, sampling, shipped])
+    return " ".join([timing, sampling, recipe_words(model, task_cls), shipped]).replace("  ", " ")
+
+
+def recipe_words(model: str, task_cls) -> str:
+    """What the page's recipe changes from the config's (the paper's) defaults, or ''."""
+    recipe = PAGE_RECIPE.get(model)
+    if not recipe:
+        return ""
+    def words(cfg) -> str:
+        values = setting_values(cfg)
+        return ", ".join(f"{RECIPE_LABELS.get(k, k)} {values[k]}" if k != "ema_decay" or getattr(cfg, k)
+                         else "no moving average" for k in recipe)
+    return text("gans", "The live recipe", changes=words(page_config(model)), paper=words(task_cls.Config()))
+
+
+# how the page's text names the settings a recipe changes
+RECIPE_LABELS = {"lr": "learning rate", "batch_size": "batch", "ema_decay": "a moving average of G with decay",
+                 "fake_class_weight": "λ_f", "class_weight": "λ_c", "n_critic": "critic steps per G step"}
 
 
 def kept_figures(model: str) -> dict[str, str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import sqlite3
 import tempfile
 import time
@@ -22,8 +21,9 @@ from typing import Any
 import numpy as np
 
 from autoenc.errors import UserError
+from autoenc.runs.read_only import ReadOnlyFile
 from autoenc.runs.run import Run
-from autoenc.runs.schema import SCHEMA, check_version, create_or_upgrade
+from autoenc.runs.schema import check_version, create_or_upgrade
 
 # A run whose heartbeat is older than this while its process looks alive is treated as
 # dead too (the pid may have been reused after a reboot).
@@ -71,6 +71,7 @@ class RunStore:
         # Why nothing can be written here (a read-only folder or disk), or None. Such a store
         # still lists the runs it holds, so the pages show them and the shipped models.
         self.read_only: str | None = None
+        self._read_only_file = ReadOnlyFile(self.path)
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryFile(dir=self.dir):
@@ -102,7 +103,7 @@ class RunStore:
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
         if self.read_only:
-            db = self._connect_read_only()
+            db = self._read_only_file.connect()
         else:
             db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
@@ -116,47 +117,6 @@ class RunStore:
             raise
         finally:
             db.close()
-
-    def _connect_read_only(self) -> sqlite3.Connection:
-        """The file as it lies, or an empty store where there is none; a write raises UserError
-        with the reason. Rows still in the -wal file (a run that is writing, or one killed before
-        SQLite folded them in) are invisible to an immutable open, so with a -wal the file is
-        opened read-only through the writer's -shm, or, without one, from a copy of both."""
-        wal = self.path.with_name(self.path.name + "-wal")
-        if wal.exists() and wal.stat().st_size:
-            db = self._connect_with_wal(wal)
-        elif self.path.exists():
-            db = sqlite3.connect(f"file:{self.path}?immutable=1", uri=True, isolation_level=None)
-        else:
-            db = sqlite3.connect(":memory:", isolation_level=None)
-            db.executescript(SCHEMA)
-        reads = (sqlite3.SQLITE_READ, sqlite3.SQLITE_SELECT, sqlite3.SQLITE_PRAGMA, sqlite3.SQLITE_FUNCTION,
-                 sqlite3.SQLITE_TRANSACTION)
-        db.set_authorizer(lambda action, *_: sqlite3.SQLITE_OK if action in reads else sqlite3.SQLITE_DENY)
-        return db
-
-    def _connect_with_wal(self, wal: Path) -> sqlite3.Connection:
-        db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30.0, isolation_level=None)
-        try:
-            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            return db
-        except sqlite3.OperationalError:    # no -shm to share, and none can be made here
-            db.close()
-        return sqlite3.connect(self._snapshot(wal), isolation_level=None)
-
-    def _snapshot(self, wal: Path) -> Path:
-        """A private copy of the file and its -wal, made again only when either has changed."""
-        stamp = tuple((f.stat().st_mtime_ns, f.stat().st_size) for f in (self.path, wal))
-        if getattr(self, "_snapshot_stamp", None) != stamp:
-            if not hasattr(self, "_snapshot_dir"):
-                self._snapshot_dir = tempfile.TemporaryDirectory(prefix="autoenc-store-")
-            copy = Path(self._snapshot_dir.name) / f"runs-{time.monotonic_ns()}.sqlite"
-            shutil.copyfile(self.path, copy)
-            shutil.copyfile(wal, copy.with_name(copy.name + "-wal"))
-            if hasattr(self, "_snapshot_path"):     # readers that hold it open keep it until they close
-                self._snapshot_path.unlink(missing_ok=True)
-            self._snapshot_path, self._snapshot_stamp = copy, stamp
-        return self._snapshot_path
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

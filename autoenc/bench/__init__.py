@@ -53,21 +53,27 @@ def bench_threads() -> int:
     return max(1, (os.cpu_count() or 1) - 1)
 
 
-# the families, in the order they run
+# the families, in the order they run; a family's module is imported only when selected,
+# so `--only machine` does not load every model
 FAMILIES = ("machine", "runs", "denoiser", "galaxies", "vae", "gan", "app", "quality")
+# families whose records are named by model (quality: gan.train_s_to_quality): their module
+# lists the prefixes (PREFIXES) and is told which are wanted, so it measures only those
+BY_MODEL = ("quality",)
 
 
 def run_benchmarks(only: str | None = None, echo: bool = False) -> list[Record]:
     records = []
     torch.set_num_threads(bench_threads())  # the same for `--only X` as in a full run
     for family in FAMILIES:
-        module = importlib.import_module(f"autoenc.bench.{family}")
-        # a family whose records are named by model (quality: gan.train_s_to_quality) lists
-        # their prefixes and is told which are wanted, so it measures only those
-        prefixes = getattr(module, "PREFIXES", (family,))
+        if family in BY_MODEL:
+            module = importlib.import_module(f"autoenc.bench.{family}")
+            prefixes = module.PREFIXES
+        else:
+            module, prefixes = None, (family,)
         if only and not any(p.startswith(only) or only.startswith(p) for p in prefixes):
             continue
-        for rec in module.benchmarks(only) if hasattr(module, "PREFIXES") else module.benchmarks():
+        module = module or importlib.import_module(f"autoenc.bench.{family}")
+        for rec in module.benchmarks(only) if family in BY_MODEL else module.benchmarks():
             if only and not rec.name.startswith(only):
                 continue
             records.append(rec)

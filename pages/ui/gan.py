@@ -85,7 +85,7 @@ def expectations(store: RunStore, model: str, task_cls, size: int) -> str:
     averaged = (", drawn by a moving average of its generator" if final.get("ema_decay") else "")
     shipped = text("gans", "The shipped checkpoint", run=shipped_run(model, final["steps"]), batches=batches,
                    averaged=averaged, model=model)
-    return " ".join([timing, sampling, recipe_words(model, task_cls), shipped]).replace("  ", " ")
+    return " ".join(part for part in (timing, sampling, recipe_words(model, task_cls), shipped) if part)
 
 
 def recipe_words(model: str, task_cls) -> str:
@@ -164,8 +164,8 @@ def training_section(store: RunStore, model: str, task_cls) -> Run | None:
     data = training_data(store, model)
 
     def start() -> str:
-        settings = {**PAGE_RECIPE.get(model, {}), "image_size": int(size), "steps": int(steps), "n_images": int(n_images), "seed": int(seed),
-                    "data": data}
+        settings = {**PAGE_RECIPE.get(model, {}), "image_size": int(size), "steps": int(steps),
+                    "n_images": int(n_images), "seed": int(seed), "data": data}
         return launcher.start_run(store, model, settings, max_seconds=float(limit))
 
     run_controls(store, shown, start, key=model)

@@ -85,7 +85,8 @@ def expectations(store: RunStore, model: str, task_cls, size: int) -> str:
     averaged = (", drawn by a moving average of its generator" if final.get("ema_decay") else "")
     shipped = text("gans", "The shipped checkpoint", run=shipped_run(model, final["steps"]), batches=batches,
                    averaged=averaged, model=model)
-    return " ".join(part for part in (timing, sampling, recipe_words(model, task_cls), shipped) if part)
+    # three paragraphs: this machine and these samples, the recipe Train starts, the shipped file
+    return "\n\n".join(part for part in (f"{timing} {sampling}", recipe_words(model, task_cls), shipped) if part)
 
 
 def recipe_words(model: str, task_cls) -> str:

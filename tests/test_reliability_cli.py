@@ -30,3 +30,5 @@ def test_reliability_json_contract_on_a_short_run(home):
 def test_reliability_refuses_negative_counts(home):
     r = run_cli("reliability", "--faults", "-1", home=home)
     assert r.returncode == 2 and "--faults must not be negative" in r.stderr
+    r = run_cli("reliability", "--browsers", "-2", home=home)
+    assert r.returncode == 2 and "--browsers must not be negative" in r.stderr

@@ -7,24 +7,29 @@ import sys
 
 from autoenc.cli import Command
 from autoenc.errors import UserError
+from autoenc.reliability import LOAD_BROWSERS
 
 
 def add_arguments(rel: argparse.ArgumentParser) -> None:
     rel.add_argument("--json", action="store_true", help="print one JSON object (progress goes to stderr)")
     rel.add_argument("--faults", type=int, default=20, help="training processes to SIGKILL and resume (default 20)")
-    rel.add_argument("--sessions", type=int, default=30, help="concurrent browser sessions; 0 skips the load "
+    rel.add_argument("--sessions", type=int, default=30, help="concurrent sessions; 0 skips the load "
                                                               "test and the server kill (default 30)")
+    rel.add_argument("--browsers", type=int, default=LOAD_BROWSERS,
+                     help=f"of the sessions, how many are headless Chromium; the others speak the browser's "
+                          f"protocol without drawing, as if on the students' own laptops (default {LOAD_BROWSERS})")
     rel.add_argument("--seconds", type=float, default=300.0, help="length of the load test (default 300)")
     rel.add_argument("--seed", type=int, default=0, help="seed of the random kill points")
 
 
 def run(args: argparse.Namespace) -> int:
     from autoenc.reliability.harness import run_reliability  # torch, playwright: only when it runs
-    for name in ("faults", "sessions", "seconds"):
+    for name in ("faults", "sessions", "browsers", "seconds"):
         if getattr(args, name) < 0:
             raise UserError(f"--{name} must not be negative")
     echo = (lambda line: print(line, file=sys.stderr, flush=True)) if args.json else print
-    result = run_reliability(args.faults, args.sessions, args.seconds, args.seed, echo=echo)
+    result = run_reliability(args.faults, args.sessions, args.seconds, args.seed, echo=echo,
+                             browsers=args.browsers)
     if args.json:
         print(json.dumps(result))
     else:

@@ -5,14 +5,14 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from autoenc.reliability import bad_inputs
+from autoenc.reliability import LOAD_BROWSERS, bad_inputs
 from autoenc.reliability.browser import browser_missing
 from autoenc.reliability.faults import kill_trials, server_kill_trial
 from autoenc.reliability.load import LoadReport, load_test
 
 
 def run_reliability(faults: int = 20, sessions: int = 30, seconds: float = 300.0, seed: int = 0,
-                    echo=print) -> dict:
+                    echo=print, browsers: int = LOAD_BROWSERS) -> dict:
     with tempfile.TemporaryDirectory(prefix="autoenc-reliability-") as tmp:
         root = Path(tmp)
         for sub in ("faults", "server", "bad", "load"):
@@ -27,7 +27,7 @@ def run_reliability(faults: int = 20, sessions: int = 30, seconds: float = 300.0
             echo(f"load test skipped: {no_browser}")
             load = LoadReport(errors=[no_browser])
         elif sessions:
-            load = load_test(root / "load", sessions, seconds, echo=echo)
+            load = load_test(root / "load", sessions, seconds, echo=echo, browsers=browsers)
             for e in load.errors:
                 echo(f"load: {e}")
         else:
@@ -39,6 +39,7 @@ def run_reliability(faults: int = 20, sessions: int = 30, seconds: float = 300.0
         "bad_inputs_tried": len(outcomes),
         "bad_inputs_handled": sum(o.handled for o in outcomes),
         "sessions": load.sessions,
+        "sessions_in_chromium": load.browsers,
         "session_errors": load.session_errors,
         "runs_lost": fault.runs_lost,
         "checkpoints_corrupt": fault.checkpoints_corrupt,
@@ -56,6 +57,7 @@ def run_reliability(faults: int = 20, sessions: int = 30, seconds: float = 300.0
         "lost_seconds": [round(x, 1) for x in fault.lost_seconds],
         "sessions_p50_switch_s": round(load.switch_p50_s, 2) if load.switches else None,
         "page_switches": load.switches,
+        "sessions_p50_script_s": round(load.script_p50_s, 2) if load.switches else None,
         "sessions_p95_script_s": round(load.script_p95_s, 2) if load.switches else None,
         "load_cores_used": load.cores_used,
         "failures": fault.failures + [f"{o.case}: {o.message}" for o in outcomes if not o.handled] + load.errors,

@@ -1,13 +1,19 @@
-"""Load: a class of browser sessions on one server while runs train.
+"""Load: a class of sessions on one server while runs train.
 
 A class is one server and a room of browsers. The test starts the app, two denoiser runs
-(galactic and uniform noise) and N headless Chromium sessions. Every session opens the
-Denoiser page (half of them on uniform noise) and then, every 20-40 s, switches page
-through the sidebar as a student does: to another page and back to the Denoiser, moving
-a slider on each page it lands on. It measures every switch (from the click until the new
-page has run and drawn its charts), reads the loss chart on every Denoiser visit, looks
-for tracebacks, and samples the server's resident memory and how many cores the server, the browsers and
-the runs kept busy.
+(galactic and uniform noise) and N sessions. Every session opens the Denoiser page (half of
+them on uniform noise) and then, every 20-40 s, switches page as a student does: to another
+page and back to the Denoiser, moving a slider on each page it lands on. It measures every
+switch, reads the loss chart on every Denoiser visit, looks for tracebacks, and samples the
+server's resident memory and how many cores the server, the browsers and the runs kept busy.
+
+Two kinds of session: `browsers` of them are headless Chromium, clicking the sidebar (a
+switch lasts from the click until the page has run and drawn its charts); the others speak
+the browser's websocket protocol without drawing (autoenc.reliability.protocol: a switch
+lasts until the server has run the page). In a class each student's browser draws on the
+student's own laptop; on this one machine 30 Chromium renderers would cost more cores than
+the server they load (~0.1 core each for a live chart, measured), so by default a few real
+browsers measure what a student sees while the rest load the server as the class would.
 
 An error is a session that cannot open, a traceback on a page, a switch that does not
 complete in SWITCH_TIMEOUT_S, or a Denoiser visit whose live chart did not move.
@@ -39,6 +45,7 @@ from autoenc.reliability.browser import (
     stop_server,
     wait_for_app,
 )
+from autoenc.reliability.protocol import ProtocolSession
 from autoenc.runs import launcher
 from autoenc.runs.store import RunStore
 
@@ -64,13 +71,15 @@ TITLE_JS = """() => { const h = document.querySelector('[data-testid="stMain"] h
 @dataclass
 class LoadReport:
     sessions: int = 0
+    browsers: int = 0                    # of the sessions, those in Chromium
     session_errors: int = 0
     seconds: float = 0.0
     chart_updates_min: int = 0           # the fewest chart updates any session saw on the Denoiser
     switches: int = 0
-    switch_p50_s: float = 0.0            # from the click until the page is drawn, charts and all
+    switch_p50_s: float = 0.0            # in Chromium, from the click until the page is drawn, charts and all
     switch_p95_s: float = 0.0
-    script_p95_s: float = 0.0            # from the click until the server has run the page
+    script_p50_s: float = 0.0            # every session, from the click until the server has run the page
+    script_p95_s: float = 0.0
     server_peak_rss_mb: float = 0.0
     server_rss_start_mb: float = 0.0     # after all sessions opened
     server_rss_end_mb: float = 0.0
@@ -84,7 +93,7 @@ class LoadReport:
 
 @dataclass
 class Session:
-    page: object
+    student: BrowserStudent | ProtocolStudent
     where: str = HOME_PAGE
     next_switch: float = 0.0
     arrived: float = 0.0
@@ -130,9 +139,57 @@ def move_a_slider(page) -> None:
         slider.press("ArrowRight")
 
 
+class BrowserStudent:
+    """A session in headless Chromium: it clicks the sidebar and reads the chart off the page."""
+
+    def __init__(self, browser, url: str, noise: str):
+        self.page, self.url = _open_session(browser, url, noise), url
+
+    def switch(self, dest: str) -> tuple[float, float | None]:
+        return switch(self.page, self.url, dest)
+
+    def nudge(self) -> None:
+        move_a_slider(self.page)
+
+    def chart_x(self):
+        return chart_last_x(self.page, CHART_TITLE)
+
+    def tracebacks(self) -> list[str]:
+        return exceptions_on(self.page)
+
+
+class ProtocolStudent:
+    """A session over the browser's websocket protocol, drawing nothing: its switch lasts until
+    the server has run the page."""
+
+    def __init__(self, url: str, noise: str):
+        self.session = ProtocolSession(url, timeout_s=SWITCH_TIMEOUT_S)
+        self.session.open(HOME_PAGE)
+        if noise != "galactic":
+            self.session.choose("Noise type", noise)
+        self._seen = 0
+
+    def switch(self, dest: str) -> tuple[float, float | None]:
+        return self.session.open(dest), None
+
+    def nudge(self) -> None:
+        self.session.nudge_slider()
+
+    def chart_x(self):
+        return self.session.chart_last_x(CHART_TITLE)
+
+    def tracebacks(self) -> list[str]:
+        new = self.session.exceptions[self._seen:]
+        self._seen += len(new)
+        return new
+
+
 def load_test(home: Path, sessions: int = 30, seconds: float = 300.0, echo=None, seed: int = 0,
-              switch_every_s: tuple[float, float] = SWITCH_EVERY_S, pages: tuple[str, ...] = OTHER_PAGES) -> LoadReport:
-    report = LoadReport(sessions=sessions, seconds=seconds)
+              switch_every_s: tuple[float, float] = SWITCH_EVERY_S, pages: tuple[str, ...] = OTHER_PAGES,
+              browsers: int | None = None) -> LoadReport:
+    """`sessions` in all, `browsers` of them in Chromium (None: all), the rest over the protocol."""
+    browsers = sessions if browsers is None else min(browsers, sessions)
+    report = LoadReport(sessions=sessions, browsers=browsers, seconds=seconds)
     rng = random.Random(seed)
     store = RunStore(home)
     store.set_setting("max_concurrent", 2)
@@ -144,24 +201,26 @@ def load_test(home: Path, sessions: int = 30, seconds: float = 300.0, echo=None,
                for n in ("galactic", "uniform")]
     url, server = start_server(home)
     rss: list[tuple[float, float]] = []
-    switch_times: list[tuple[float, float]] = []
+    switch_times: list[tuple[float, float | None]] = []
+    open_: list[Session] = []
     try:
         with chromium() as browser:
-            open_: list[Session] = []
             for i in range(sessions):
+                noise = ("galactic", "uniform")[i % 2]
                 try:
-                    open_.append(Session(_open_session(browser, url, ("galactic", "uniform")[i % 2])))
+                    student = BrowserStudent(browser, url, noise) if i < browsers else ProtocolStudent(url, noise)
+                    open_.append(Session(student))
                 except Exception as e:  # noqa: BLE001 - a session that cannot open is an error
                     report.errors.append(f"session {i} did not open: {type(e).__name__}: {str(e).splitlines()[0]}")
                 rss.append((time.monotonic(), rss_mb(server.pid)))
             if echo:
-                echo(f"load: {len(open_)}/{sessions} sessions open")
+                echo(f"load: {len(open_)}/{sessions} sessions open ({browsers} in Chromium)")
             # One session visits every page first, so the server's shared caches (models,
             # held-out figures) are filled before memory is read: what grows after is per tick.
             for dest in (*pages, HOME_PAGE):
                 if open_:
                     try:
-                        switch(open_[0].page, url, dest)
+                        open_[0].student.switch(dest)
                     except Exception as e:  # noqa: BLE001
                         report.errors.append(f"warm-up visit to {dest} failed: {type(e).__name__}: "
                                              f"{str(e).splitlines()[0][:150]}")
@@ -179,7 +238,7 @@ def load_test(home: Path, sessions: int = 30, seconds: float = 300.0, echo=None,
                     next_read += READ_EVERY_S
                     for s in open_:
                         if s.where == HOME_PAGE:
-                            x = chart_last_x(s.page, CHART_TITLE)
+                            x = s.student.chart_x()
                             if x is not None and (s.last_x is None or x > s.last_x):
                                 s.visit_updates += s.last_x is not None
                                 s.last_x = x
@@ -193,12 +252,12 @@ def load_test(home: Path, sessions: int = 30, seconds: float = 300.0, echo=None,
                                                  f"{time.monotonic() - s.arrived:.0f} s on the Denoiser page")
                     dest = rng.choice(pages) if s.where == HOME_PAGE else HOME_PAGE
                     try:
-                        switch_times.append(switch(s.page, url, dest))
-                        move_a_slider(s.page)
+                        switch_times.append(s.student.switch(dest))
+                        s.student.nudge()
                     except Exception as e:  # noqa: BLE001 - a switch that never completes is an error
                         report.errors.append(f"session {i}: switching to {dest} failed: {type(e).__name__}: "
                                              f"{str(e).splitlines()[0][:150]}")
-                    shown = exceptions_on(s.page)
+                    shown = s.student.tracebacks()
                     if shown:
                         report.errors.append(f"session {i}: traceback on {dest}: {shown[0][:200]}")
                     s.where, s.arrived, s.last_x, s.visit_updates = dest, time.monotonic(), None, 0
@@ -210,6 +269,9 @@ def load_test(home: Path, sessions: int = 30, seconds: float = 300.0, echo=None,
             report.cores_used = {k: round((v - cpu_start[k]) / wall, 2) for k, v in cpu_seconds_by_kind().items()}
             report.chart_updates_min = min((s.updates for s in open_), default=0)
     finally:
+        for s in open_:
+            if isinstance(s.student, ProtocolStudent):
+                s.student.session.close()
         report.server_rss_end_mb = rss_mb(server.pid)
         report.server_peak_rss_mb = max([r for _, r in rss] + [rss_mb(server.pid, "VmHWM")])
         stop_server(server)
@@ -225,9 +287,11 @@ def load_test(home: Path, sessions: int = 30, seconds: float = 300.0, echo=None,
     report.session_errors = len(report.errors)
     if switch_times:
         report.switches = len(switch_times)
-        script, full = np.array(switch_times).T
-        report.switch_p50_s, report.switch_p95_s = (float(q) for q in np.percentile(full, [50, 95]))
-        report.script_p95_s = float(np.percentile(script, 95))
+        script = [t for t, _ in switch_times]
+        drawn = [t for _, t in switch_times if t is not None]
+        report.script_p50_s, report.script_p95_s = (float(q) for q in np.percentile(script, [50, 95]))
+        if drawn:
+            report.switch_p50_s, report.switch_p95_s = (float(q) for q in np.percentile(drawn, [50, 95]))
     # memory slope over the second half, per chart tick
     if len(rss) >= 6:
         t0 = rss[0][0]

@@ -1,9 +1,9 @@
-"""A session over Streamlit's websocket protocol (autoenc.reliability.protocol): it loads the
+"""A session over Streamlit's websocket protocol (pages.ui.protocol): it loads the
 server as a browser does, so the load test's class can be 30 while few of them draw."""
 import pytest
 
 from autoenc.reliability.browser import streamlit_server
-from autoenc.reliability.protocol import ProtocolSession
+from pages.ui.protocol import ProtocolSession
 
 pytestmark = pytest.mark.browser      # it starts the real app, as the browser tests do
 

@@ -9,7 +9,7 @@ server's resident memory and how many cores the server, the browsers and the run
 
 Two kinds of session: `browsers` of them are headless Chromium, clicking the sidebar (a
 switch lasts from the click until the page has run and drawn its charts); the others speak
-the browser's websocket protocol without drawing (autoenc.reliability.protocol: a switch
+the browser's websocket protocol without drawing (pages.ui.protocol: a switch
 lasts until the server has run the page). In a class each student's browser draws on the
 student's own laptop; on this one machine 30 Chromium renderers would cost more cores than
 the server they load (~0.1 core each for a live chart, measured), so by default a few real
@@ -45,7 +45,6 @@ from autoenc.reliability.browser import (
     stop_server,
     wait_for_app,
 )
-from autoenc.reliability.protocol import ProtocolSession
 from autoenc.runs import launcher
 from autoenc.runs.store import RunStore
 
@@ -163,6 +162,7 @@ class ProtocolStudent:
     the server has run the page."""
 
     def __init__(self, url: str, noise: str):
+        from pages.ui.protocol import ProtocolSession  # Streamlit's own messages: UI code, not the library's
         self.session = ProtocolSession(url, timeout_s=SWITCH_TIMEOUT_S)
         self.session.open(HOME_PAGE)
         if noise != "galactic":

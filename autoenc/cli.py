@@ -48,6 +48,8 @@ def add_common_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--nice", type=int, default=0, help="lower this process's CPU priority by N (0-19); the "
                                                         "dashboard starts runs at 10 so its pages stay live")
     p.add_argument("--resume", action="store_true", help="continue run --run-id from its last checkpoint")
+    p.add_argument("--paused", action="store_true", help="start paused, in step mode (GAN models): "
+                   "step it with `runs step ID`, play it with `runs play ID`")
     # set by the dashboard's launcher, which has already queued the run for resuming
     p.add_argument("--resume-prepared", action="store_true", help=argparse.SUPPRESS)
 
@@ -132,6 +134,18 @@ def build_parser(argv: list[str] | None = None, extra: Sequence[Command] = ()) -
     rs.add_argument("--detach", action="store_true", help="start it in the background and return")
     dl = rsub.add_parser("delete", help="delete a run, its metrics and checkpoints", parents=[home_opt])
     dl.add_argument("run_id", metavar="ID")
+    stp = rsub.add_parser("step", help="GAN runs: pause, make N critic updates then M generator updates, and "
+                          "return when they are done", parents=[home_opt])
+    stp.add_argument("run_id", metavar="ID")
+    stp.add_argument("--critic", type=int, default=0, metavar="N", help="critic updates (default 0)")
+    stp.add_argument("--generator", type=int, default=0, metavar="M", help="generator updates, after the "
+                     "critic's (default 0)")
+    stp.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for them (default 120)")
+    ply = rsub.add_parser("play", help="GAN runs: let a paused run train on", parents=[home_opt])
+    ply.add_argument("run_id", metavar="ID")
+    ply.add_argument("--speed", type=float, metavar="S", help="at most S generator steps a second (0: no limit)")
+    pau = rsub.add_parser("pause", help="GAN runs: pause a run between two updates", parents=[home_opt])
+    pau.add_argument("run_id", metavar="ID")
     lim = rsub.add_parser("limit", help="set how many runs may train at once", parents=[home_opt])
     lim.add_argument("n", type=int)
     return top
@@ -160,7 +174,7 @@ def cmd_train(args) -> int:
             launcher.prepare_resume(store, args.run_id)
     run_id, outcome = execute(store, args.model, settings, run_id=args.run_id, resume=args.resume,
                               epochs=args.epochs, max_seconds=args.max_seconds, device=args.device,
-                              threads=args.threads, progress=True)
+                              threads=args.threads, progress=True, paused=args.paused)
     print(f"run {run_id}: {outcome.status} at step {outcome.step}" + (f" ({outcome.message.splitlines()[0]})" if outcome.message else ""))
     return 1 if outcome.status == "failed" else 0
 
@@ -196,6 +210,8 @@ def cmd_runs(args) -> int:
                              run_id=args.run_id, resume=True, progress=True)
         print(f"run {args.run_id}: {outcome.status} at step {outcome.step}")
         return 1 if outcome.status == "failed" else 0
+    elif args.action in ("step", "play", "pause"):
+        return step_command(store, args)
     elif args.action == "delete":
         launcher.delete_run(store, args.run_id)
         print(f"run {args.run_id} deleted")
@@ -204,6 +220,30 @@ def cmd_runs(args) -> int:
             raise UserError("the limit must be at least 1")
         store.set_setting("max_concurrent", args.n)
         print(f"at most {args.n} run(s) will train at once")
+    return 0
+
+
+def step_command(store: RunStore, args) -> int:
+    """runs step | play | pause: GAN Lab's controls from the shell (runs/step_mode.py)."""
+    from autoenc.runs import step_mode
+    run = store.get(args.run_id)
+    step_mode.check_steppable(run)
+    if args.action == "pause":
+        run = step_mode.set_paused(store, run.id, True)
+        print(f"run {run.id}: paused at generator step {run.step:,}, critic step {run.critic_steps:,}")
+    elif args.action == "play":
+        if args.speed is not None:
+            step_mode.set_speed_limit(store, run.id, args.speed)
+        run = step_mode.set_paused(store, run.id, False)
+        cap = f", at most {run.speed_limit:g} generator steps a second" if run.speed_limit else ""
+        print(f"run {run.id}: playing from generator step {run.step:,}{cap}")
+    else:
+        critic, generator = step_mode.request_steps(store, run.id, args.critic, args.generator)
+        run = step_mode.wait_for_steps(store, run.id, critic, generator, timeout_s=args.timeout)
+        done = run.critic_steps >= critic and run.step >= generator
+        print(f"run {run.id}: critic step {run.critic_steps:,}, generator step {run.step:,}"
+              + ("" if done else f" (not there yet: asked for {critic:,} and {generator:,}; run {run.status})"))
+        return 0 if done else 1
     return 0
 
 

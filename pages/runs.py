@@ -7,6 +7,7 @@ from autoenc.runs import launcher
 from autoenc.runs.store import Run
 from pages.ui.runs import POLL_SECONDS, elapsed, get_store, run_actions
 from pages.ui.setup import page_setup
+from pages.ui.step_mode import step_controls
 from pages.ui.text import text
 
 # The settings that tell runs of a model apart in the table, where the model has them.
@@ -48,8 +49,9 @@ def run_table():
         "run": r.id,
         "model": MODELS[r.model].title if r.model in MODELS else r.model,
         "settings": key_settings(r),
-        "status": r.status,
+        "status": r.status + (", paused" if r.active and r.paused else ""),
         "step": r.step,
+        "critic steps": r.critic_steps if "n_critic" in r.config else None,     # the GANs
         "progress": r.step / r.total_steps if r.total_steps else 0.0,
         "time": elapsed(r),
         "why it ended": r.ended_because,
@@ -59,6 +61,8 @@ def run_table():
     st.dataframe(table, hide_index=True, width="stretch", column_config={
         "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0, format="percent"),
         "checkpoint": st.column_config.NumberColumn("last checkpoint", format="%d"),
+        "critic steps": st.column_config.NumberColumn("critic steps", format="%d",
+                                                      help="GAN runs: critic updates so far (step counts the generator's)"),
     })
     if any_active and not any(r.active for r in runs):
         st.rerun()
@@ -72,6 +76,8 @@ if runs:
     chosen = st.selectbox("Run", [r.id for r in runs], key="run_choice")
     run = next(r for r in runs if r.id == chosen)
     run_actions(store, run, key="runs")
+    if "n_critic" in run.config:        # a GAN run: its step-mode controls, the same as on its page
+        step_controls(store, run, int(run.config["n_critic"]), key="runs_stepmode")
     if st.button("Delete", type="secondary", key="runs_delete", disabled=bool(store.read_only)):
         st.session_state["confirm_delete"] = run.id
     if st.session_state.get("confirm_delete") == run.id:

@@ -11,8 +11,8 @@ from autoenc.runs.page_defaults import PAGE_SETTINGS
 @pytest.mark.slow
 def test_gan_figures_are_medians_of_rounds_with_their_spread(monkeypatch):
     monkeypatch.setattr(gan_bench, "ROUNDS", 2)
-    few = {"gan": 2, "acgan": 1, "wgan-gp": 1, "wgan-div": 1}
-    monkeypatch.setattr(gan_bench, "TIMED_STEPS", {32: few, 64: few})
+    monkeypatch.setattr(gan_bench, "ROUND_SECONDS", 0.0)      # the fewest steps a round times
+    monkeypatch.setattr(gan_bench, "MIN_TIMED_STEPS", 1)
     monkeypatch.setattr(gan_bench, "metrics_overhead", lambda kind: 0.0)
     monkeypatch.setattr(gan_bench, "TASKS", {k: gan_bench.TASKS[k] for k in ("gan", "wgan-gp")})
     records = {r.name: r for r in gan_bench.benchmarks(sizes=(32,))}
@@ -22,6 +22,13 @@ def test_gan_figures_are_medians_of_rounds_with_their_spread(monkeypatch):
             r = records[name]
             assert r.n == 2 and r.spread is not None and r.spread >= 0 and r.value > 0, r
             assert r.as_json()["n"] == 2
+
+
+def test_a_round_times_steps_for_its_seconds_within_bounds(monkeypatch):
+    monkeypatch.setattr(gan_bench, "ROUND_SECONDS", 1.5)
+    assert gan_bench.steps_per_round(0.05) == 30  # 1.5 s of 0.05 s steps
+    assert gan_bench.steps_per_round(2.0) == gan_bench.MIN_TIMED_STEPS
+    assert gan_bench.steps_per_round(1e-4) == gan_bench.steps_per_round(0.0) == gan_bench.MAX_TIMED_STEPS
 
 
 def test_checkpoint_overhead_is_a_share_of_training_at_the_page_settings():

@@ -18,15 +18,23 @@ from autoenc.train.classifier import ClassifierConfig, ClassifierTask
 from autoenc.train.gan import TASKS
 from autoenc.train.precision import compute_dtype
 
-# Generator steps timed per round, model and size, after WARMUP_STEPS each; ROUNDS rounds.
-# The first steps of a fresh net are slower (oneDNN builds its kernels for each shape). Each
-# figure is the median over the rounds of each round's median (a ratio: of the two medians
-# of one round), with the spread of the round figures: one median over a handful of 0.1 s
-# steps moved by up to 40 % between two runs of the bench.
-TIMED_STEPS = {32: {"gan": 8, "acgan": 8, "wgan-gp": 3, "wgan-div": 3},
-               64: {"gan": 3, "acgan": 3, "wgan-gp": 2, "wgan-div": 2}}
+# Each round times every loop for about ROUND_SECONDS (the step count set from the warm-up
+# steps' times, within MIN/MAX_TIMED_STEPS), after WARMUP_STEPS each; ROUNDS rounds. The first
+# steps of a fresh net are slower (oneDNN builds its kernels for each shape). Each figure is
+# the median over the rounds of each round's median (a ratio: of the two medians of one
+# round), with the spread of the round figures. On this VM consecutive steps differ by up
+# to 20 %: a median of a handful of 0.1 s steps moved by up to 40 % between two runs.
+ROUND_SECONDS = 2.5
+MIN_TIMED_STEPS, MAX_TIMED_STEPS = 4, 100
 ROUNDS = 5
 WARMUP_STEPS = 2
+
+
+def steps_per_round(warmup_s: float) -> int:
+    """Steps that fill ROUND_SECONDS at the warm-up's pace."""
+    if warmup_s <= 0:
+        return MAX_TIMED_STEPS
+    return max(MIN_TIMED_STEPS, min(MAX_TIMED_STEPS, round(ROUND_SECONDS / warmup_s)))
 
 
 def round_record(name: str, per_round: list[float], unit: str, **kw) -> Record:
@@ -43,7 +51,8 @@ def fake_galaxies(n: int, size: int, seed: int = 0) -> GalaxySet:
 
 
 def benchmarks(sizes: tuple[int, ...] = (32, 64)) -> Iterator[Record]:
-    """gan.steps_per_s.<model>.<px>, gan.speedup_vs_reference.<model>.<px> (target 1.5),
+    """gan.steps_per_s.<model>.<px>, gan.reference_steps_per_s.<model>.<px> (the reference
+    loop's), gan.speedup_vs_reference.<model>.<px> (target 1.5),
     gan.speedup_fp32_vs_reference.<model>.<px> (the same task held to fp32), gan.bf16 (1 where
     the default precision "auto" chose bf16 on this CPU) and gan.metrics_overhead.<model>
     (target 0.10, lower is better).
@@ -63,22 +72,32 @@ def benchmarks(sizes: tuple[int, ...] = (32, 64)) -> Iterator[Record]:
             task = cls(cfg, cpu, data=data)
             task_fp32 = cls(replace(cfg, precision="fp32"), cpu, data=data)
             ref = reference_loop(kind, cfg, data.images, data.labels)
-            n_steps = TIMED_STEPS.get(px, TIMED_STEPS[64])[kind]
-            rounds: dict[str, list[float]] = {"ours": [], "fp32": [], "ref": []}
+            loops = (("ours", task.train_step), ("fp32", task_fp32.train_step),
+                     ("ref", lambda _n, ref=ref: ref.step()))
             step_no = 0
-            for r in range(ROUNDS):
+            for _ in range(WARMUP_STEPS):
+                step_no += 1
+                warm = []
+                for _name, step in loops:
+                    t0 = time.perf_counter()
+                    step(step_no)
+                    warm.append(time.perf_counter() - t0)
+            n_steps = steps_per_round(statistics.median(warm))     # a loop's step, the last warm-up
+            rounds: dict[str, list[float]] = {"ours": [], "fp32": [], "ref": []}
+            for _ in range(ROUNDS):
                 times: dict[str, list[float]] = {"ours": [], "fp32": [], "ref": []}
-                for i in range((WARMUP_STEPS if r == 0 else 0) + n_steps):
+                for _ in range(n_steps):
                     step_no += 1
-                    for name, step in (("ours", task.train_step), ("fp32", task_fp32.train_step),
-                                       ("ref", lambda _n, ref=ref: ref.step())):
+                    for name, step in loops:
                         t0 = time.perf_counter()
                         step(step_no)
-                        if r or i >= WARMUP_STEPS:
-                            times[name].append(time.perf_counter() - t0)
+                        times[name].append(time.perf_counter() - t0)
                 for name, v in times.items():
                     rounds[name].append(statistics.median(v))
             yield round_record(f"gan.steps_per_s.{kind}.{px}", [1 / t for t in rounds["ours"]], "steps/s")
+            # the yardstick's own pace: where two runs' steps/s differ, this says how much of it
+            # was the machine (a VM's speed drifts by 10-20 % over minutes here)
+            yield round_record(f"gan.reference_steps_per_s.{kind}.{px}", [1 / t for t in rounds["ref"]], "steps/s")
             yield round_record(f"gan.speedup_vs_reference.{kind}.{px}",
                                [a / b for a, b in zip(rounds["ref"], rounds["ours"])], "x", target=1.5)
             yield round_record(f"gan.speedup_fp32_vs_reference.{kind}.{px}",

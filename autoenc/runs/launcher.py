@@ -101,13 +101,18 @@ def _spawn(cmd: list[str], store: RunStore, run_id: str) -> int:
     return proc.pid
 
 
-def start_run(store: RunStore, model: str, settings: dict, max_seconds: float | None = None) -> str:
-    """Check the settings, record a queued run and start its process; returns the run id."""
+def start_run(store: RunStore, model: str, settings: dict, max_seconds: float | None = None,
+              paused: bool = False) -> str:
+    """Check the settings, record a queued run and start its process; returns the run id.
+    paused: it starts in step mode (GAN models), waiting for single steps or play."""
     from autoenc.train.task import config_from_dict, config_to_dict  # torch: not for `runs list`
-    cfg = config_from_dict(get_model(model).task_class().Config, settings)
+    task_cls = get_model(model).task_class()
+    if paused and not task_cls.step_units:
+        raise UserError(f"step mode is for the GAN models; {model} has none")
+    cfg = config_from_dict(task_cls.Config, settings)
     config = config_to_dict(cfg)
     run_id = store.create_run(model, config, total_steps=cfg.steps)
-    store.update(run_id, max_seconds=max_seconds)
+    store.update(run_id, max_seconds=max_seconds, paused=int(paused))
     _spawn(train_command(model, config, store.home, run_id, max_seconds), store, run_id)
     return run_id
 

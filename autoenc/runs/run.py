@@ -32,6 +32,13 @@ class Run:
     note: str | None
     max_seconds: float | None = None     # the time limit it trains under (again after a resume)
     end_reason: str | None = None        # END_REASONS, once it has ended
+    # step mode (GAN runs): paused, updates asked for and not yet done, the critic updates done
+    # (its generator updates are `step`) and a cap on generator steps per second while playing
+    paused: bool = False
+    pending_critic: int = 0
+    pending_generator: int = 0
+    critic_steps: int = 0
+    speed_limit: float | None = None
 
     @property
     def active(self) -> bool:
@@ -65,7 +72,13 @@ class Run:
                 "error": f"failed at step {self.step:,}",
                 "killed": f"its process died at step {self.step:,}"}.get(self.end_reason or "", "")
 
+    @property
+    def generator_steps(self) -> int:
+        return self.step
+
     def as_json(self) -> dict[str, Any]:
         d = dict(self.__dict__)
         d["stop_requested"] = bool(d["stop_requested"])
+        d["paused"] = bool(d["paused"])
+        d["generator_steps"] = self.generator_steps
         return d

@@ -10,8 +10,9 @@ from pathlib import Path
 
 from autoenc.errors import UserError
 
-# 2 added runs.max_seconds and runs.end_reason (a file of version 1 has neither set).
-SCHEMA_VERSION = 2
+# 2 added runs.max_seconds and runs.end_reason (a file of version 1 has neither set); 3 the
+# step mode of the GAN runs (paused, pending_critic, pending_generator, critic_steps, speed_limit).
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -32,7 +33,12 @@ CREATE TABLE IF NOT EXISTS runs (
     error TEXT,
     note TEXT,
     max_seconds REAL,
-    end_reason TEXT
+    end_reason TEXT,
+    paused INTEGER NOT NULL DEFAULT 0,
+    pending_critic INTEGER NOT NULL DEFAULT 0,
+    pending_generator INTEGER NOT NULL DEFAULT 0,
+    critic_steps INTEGER NOT NULL DEFAULT 0,
+    speed_limit REAL
 );
 CREATE TABLE IF NOT EXISTS metrics (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -55,7 +61,10 @@ CREATE INDEX IF NOT EXISTS samples_run_name ON samples(run_id, name, seq);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 # Columns added since version 1, with their types.
-ADDED_COLUMNS = (("max_seconds", "REAL"), ("end_reason", "TEXT"))
+ADDED_COLUMNS = (("max_seconds", "REAL"), ("end_reason", "TEXT"),
+                 ("paused", "INTEGER NOT NULL DEFAULT 0"), ("pending_critic", "INTEGER NOT NULL DEFAULT 0"),
+                 ("pending_generator", "INTEGER NOT NULL DEFAULT 0"), ("critic_steps", "INTEGER NOT NULL DEFAULT 0"),
+                 ("speed_limit", "REAL"))
 
 
 def check_version(db: sqlite3.Connection, path: Path) -> None:

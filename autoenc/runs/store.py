@@ -257,8 +257,9 @@ class RunStore:
             db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", (key, str(value)))
 
     # -- metrics and samples -------------------------------------------------------
-    def log_metrics(self, run_id: str, rows: Iterable[tuple[int, str, float]], step: int | None = None) -> None:
-        """rows: (step, name, value). Also bumps the run's step and heartbeat."""
+    def log_metrics(self, run_id: str, rows: Iterable[tuple[int, str, float]], step: int | None = None,
+                    critic_steps: int | None = None) -> None:
+        """rows: (step, name, value). Also bumps the run's step (and a GAN's critic_steps) and heartbeat."""
         now = time.time()
         rows = list(rows)
         with self.transaction() as db:
@@ -267,7 +268,8 @@ class RunStore:
                 [(run_id, s, n, float(v), now) for s, n, v in rows],
             )
             if step is not None:
-                db.execute("UPDATE runs SET step=?, heartbeat=? WHERE id=?", (step, now, run_id))
+                db.execute("UPDATE runs SET step=?, heartbeat=?, critic_steps=COALESCE(?, critic_steps) WHERE id=?",
+                           (step, now, critic_steps, run_id))
 
     def heartbeat(self, run_id: str, step: int | None = None) -> bool:
         """Returns True if a stop was requested."""
@@ -359,4 +361,5 @@ class RunStore:
         d = dict(row)
         d["config"] = json.loads(d["config"])
         d["stop_requested"] = bool(d["stop_requested"])
+        d["paused"] = bool(d["paused"])
         return Run(**d)

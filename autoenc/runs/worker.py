@@ -54,9 +54,12 @@ def wait_for_slot(store: RunStore, run_id: str) -> bool:
 
 def execute(store: RunStore, model: str, settings: dict, *, run_id: str | None = None,
             resume: bool = False, epochs: int | None = None, max_seconds: float | None = None,
-            device: str = "auto", threads: int | None = None, progress: bool = False) -> tuple[str, Outcome]:
+            device: str = "auto", threads: int | None = None, progress: bool = False,
+            paused: bool = False) -> tuple[str, Outcome]:
     spec = get_model(model)
     task_cls = spec.task_class()
+    if paused and not task_cls.step_units:
+        raise UserError(f"--paused is step mode, which the GAN models have; {model} has none")
     start_step = 0
     tensors = None
     if resume:
@@ -89,6 +92,8 @@ def execute(store: RunStore, model: str, settings: dict, *, run_id: str | None =
         elif existing.status != "queued" or existing.step or existing.checkpoint_step:
             raise UserError(f"run {run_id} already exists; use: python -m autoenc runs resume {run_id}")
 
+    if paused:
+        store.update(run_id, paused=1)
     if not wait_for_slot(store, run_id):
         return run_id, Outcome("stopped", start_step, "stopped while queued", "queue")
     torch.set_num_threads(threads or threads_per_run(store))
@@ -103,6 +108,8 @@ def execute(store: RunStore, model: str, settings: dict, *, run_id: str | None =
                 task.load_state_tensors(tensors)
             store.truncate_metrics(run_id, start_step)
             store.update(run_id, step=start_step)
+            if task.step_units:         # the checkpoint's count, not the one the killed process reached
+                store.update(run_id, critic_steps=task.critic_updates)
         outcome = train(task, store, run_id, total_steps=cfg.steps, start_step=start_step,
                         max_seconds=max_seconds, progress=progress)
     except UserError as e:
@@ -130,7 +137,9 @@ def record_outcome(store: RunStore, run_id: str, outcome: Outcome, restarted: bo
     note = "; ".join(x for x in (RESTART_NOTE if restarted else "",
                                  outcome.message if outcome.status != "failed" else "") if x) or None
     try:
+        # steps asked for and not made end with the process (paused stays: a resumed run comes back paused)
         store.update(run_id, status=outcome.status, ended=time.time(), stop_requested=0, end_reason=outcome.reason,
+                     pending_critic=0, pending_generator=0,
                      error=outcome.message if outcome.status == "failed" else None, note=note)
     except sqlite3.Error as e:
         print(f"autoenc: the run store could not record that run {run_id} {outcome.status} ({e}): "

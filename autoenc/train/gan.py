@@ -40,14 +40,15 @@ from autoenc.metrics.judge import (
 from autoenc.models.gan import build_critic, build_generator
 from autoenc.train import losses
 from autoenc.train.augment import random_orientation
-from autoenc.train.ema import make_ema, standing_statistics
+from autoenc.train.ema import make_ema
 from autoenc.train.gan_config import ACGANConfig, GANConfig, Recipe, WGANDivConfig, WGANGPConfig, adam
+from autoenc.train.gan_state import GANCheckpointState
 from autoenc.train.precision import compute_dtype
 from autoenc.train.task import PretrainItem, Task
 from autoenc.trained import load_checkpoint_or_shipped
 
 
-class GANTask(Task):
+class GANTask(GANCheckpointState, Task):
     """DCGAN with the BCE loss: the shared step; subclasses swap the two losses."""
 
     name = "gan"
@@ -63,6 +64,7 @@ class GANTask(Task):
     optional_modules = (EMA,)
     uses = ("classifier",)          # the judge of validate and of the page's measures
     recipe: ClassVar[Recipe] = Recipe(steps=3000)
+    step_units = ("critic", "generator")
 
     def __init__(self, config: GANConfig, device: torch.device, data: GalaxySet | None = None):
         """data: the galaxies to train on; by default the set the config names."""
@@ -107,6 +109,7 @@ class GANTask(Task):
             self.fixed_z = noise(rows * cols, config.z_dim, config.seed + 1).to(device)
             self.fixed_labels = None
         self._judge: Judge | bool | None = None     # built at the first validation that finds the classifier
+        self.critic_updates = 0     # all critic updates, in train_step and in step mode (checkpointed)
 
     # -- Task hooks ---------------------------------------------------------------------------
     @classmethod
@@ -159,8 +162,6 @@ class GANTask(Task):
             for k, v in parts.items():
                 critic_sums[k] = critic_sums[k] + v if k in critic_sums else v
         parts_g = self.generator_step(fake, fake_labels)
-        if self.ema is not None:
-            self.ema.update_parameters(self.generator)
         names = list(critic_sums) + list(parts_g)
         values = [v / n for v in critic_sums.values()] + list(parts_g.values())
         return dict(zip(names, torch.stack(values).tolist()))      # one device -> host read
@@ -181,6 +182,7 @@ class GANTask(Task):
         # inputs=: only the critic's weights; a penalty's input tensors need no gradient
         parts.pop("loss").backward(inputs=self._critic_params)
         self.opt_d.step()
+        self.critic_updates += 1
         return parts, fake, fake_labels
 
     def generator_step(self, fake: torch.Tensor | None = None, fake_labels: torch.Tensor | None = None) -> losses.Parts:
@@ -197,7 +199,20 @@ class GANTask(Task):
             self.opt_g.step()
         finally:
             self.critic.requires_grad_(True)
+        if self.ema is not None:
+            self.ema.update_parameters(self.generator)
         return parts
+
+    def unit_step(self, unit: str) -> dict[str, float]:
+        """Step mode: one critic update ("critic") or one generator update on fresh noise
+        ("generator"), as train_step makes them; returns its parts."""
+        if unit == "critic":
+            parts = self.critic_step()[0]
+        elif unit == "generator":
+            parts = self.generator_step()
+        else:
+            raise ValueError(f"unit must be one of {self.step_units}, not {unit!r}")
+        return dict(zip(parts, torch.stack(list(parts.values())).tolist()))
 
     def validate(self, step: int) -> dict[str, float]:
         """Measures of EVAL_SAMPLES samples from one fixed z (seed + 2), judged by the shipped
@@ -247,52 +262,6 @@ class GANTask(Task):
         """{"grid": (H, W, 3) uint8} of the fixed z (one row per class for acGAN), eval mode."""
         images = generate_from(self.sampler, self.fixed_z, self.fixed_labels)
         return {"grid": image_grid(images, self.grid_shape[1])}
-
-    def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
-        """As Task's; a checkpoint without a moving average (saved with it off, or before it
-        existed) starts one from its generator."""
-        if self.ema is not None and not any(k.startswith(f"model.{EMA}.") for k in tensors):
-            tensors = {**tensors, **{f"model.{EMA}." + k[len("model.generator."):]: v
-                                     for k, v in tensors.items() if k.startswith("model.generator.")}}
-            tensors.pop("extra.ema_updates", None)
-        super().load_state_tensors(tensors)
-        self._standing_at = None
-
-    def state_tensors(self, with_optimizer: bool = True) -> dict[str, torch.Tensor]:
-        """As Task's, the moving average with its standing statistics: what a file draws with."""
-        self.refresh_standing_statistics()
-        return super().state_tensors(with_optimizer)
-
-    def refresh_standing_statistics(self) -> None:
-        """standing_statistics of the moving average, unless it has not moved since the last
-        time (a validation and the best checkpoint it triggers share one measurement)."""
-        if self.ema is None:
-            return
-        updates = int(self.ema.n_averaged)
-        if updates != self._standing_at:
-            standing_statistics(self.ema.module)
-            self._standing_at = updates
-
-    def extra_tensors(self) -> dict[str, torch.Tensor]:
-        out = {"fixed_z": self.fixed_z, "rng_state": self.rng.get_state()}
-        if self.ema is not None:
-            out["ema_updates"] = self.ema.n_averaged
-        if self.fixed_labels is not None:
-            out["fixed_labels"] = self.fixed_labels
-        return out
-
-    def load_extra_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
-        if "fixed_z" in tensors:
-            self.fixed_z = tensors["fixed_z"].to(self.device, torch.float32)
-        if "fixed_labels" in tensors and self.n_classes:
-            self.fixed_labels = tensors["fixed_labels"].to(self.device, torch.int64)
-        if "ema_updates" in tensors and self.ema is not None:
-            self.ema.n_averaged.copy_(tensors["ema_updates"])
-        if "rng_state" in tensors:
-            try:
-                self.rng.set_state(tensors["rng_state"].cpu().to(torch.uint8))
-            except RuntimeError:    # saved on another device type: its state does not fit here
-                pass
 
     # -- batches ------------------------------------------------------------------------------
     def real_batch(self) -> tuple[torch.Tensor, torch.Tensor]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from tqdm import tqdm
 
+from autoenc.runs import step_mode
 from autoenc.runs.checkpoint import read_meta, save_checkpoint
 from autoenc.runs.store import RunStore
 from autoenc.train.task import Task, config_to_dict
@@ -118,6 +119,50 @@ class BestKeeper:
         return True
 
 
+class StepMode:
+    """The training side of step mode (runs/step_mode.py), for a task with step_units: between
+    two updates, what the run is asked to do next."""
+
+    POLL_S = 0.05           # while paused: how often the store is asked for new requests
+
+    def __init__(self, store: RunStore, run_id: str):
+        self.store, self.run_id = store, run_id
+        self.held_s = 0.0            # seconds paused or held back by the speed limit: not training time
+        self.last_train: float | None = None
+        self.remaining = 0           # asked-for updates still to do after the one next_unit returned
+
+    def next_unit(self, stop: _StopFlag, on_pause) -> str | None:
+        """"critic" or "generator" (an asked-for update; critic ones first), "train" (a
+        train_step, while playing), or None (a stop was asked for). Waits while paused, having
+        called on_pause() once (to show where it paused)."""
+        beat = time.monotonic()
+        shown = False
+        while True:
+            c = step_mode.step_controls(self.store, self.run_id)
+            if c is None or c["stop_requested"] or stop.set:
+                return None
+            pending = c["pending_critic"] + c["pending_generator"]
+            if pending:
+                self.remaining = pending - 1
+                return "critic" if c["pending_critic"] else "generator"
+            if c["paused"] and not shown:
+                on_pause()
+                shown = True
+            now = time.monotonic()
+            wait = self.POLL_S
+            if not c["paused"]:
+                limit = c["speed_limit"]
+                if not limit or self.last_train is None or now >= self.last_train + 1 / limit:
+                    self.last_train = now
+                    return "train"
+                wait = min(wait, self.last_train + 1 / limit - now)
+            time.sleep(wait)
+            self.held_s += time.monotonic() - now
+            if time.monotonic() - beat >= FLUSH_SECONDS:     # a paused run is alive, not interrupted
+                self.store.heartbeat(self.run_id)
+                beat = time.monotonic()
+
+
 def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_step: int = 0,
           max_seconds: float | None = None, progress: bool = False) -> Outcome:
     cfg = task.config
@@ -130,19 +175,38 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
     t0 = time.monotonic()
     last_flush = last_snapshot = 0.0
     sums: dict[str, float] = {}
+    counts: dict[str, int] = {}     # per name: a step-mode update logs only its own parts
     count = 0
     step = start_step
+    stepper = StepMode(store, run_id) if task.step_units else None
+    critic_steps = (lambda: task.critic_updates) if task.step_units else (lambda: None)
     last_saved = start_step
     saved_at, interval = t0, cfg.checkpoint_seconds
     best = BestKeeper(task, store, run_id, total_steps)
 
     def flush(step: int, extra: dict[str, float] | None = None) -> bool:
-        nonlocal sums, count
-        rows = [(step, k, v / count) for k, v in sums.items()] if count else []
+        nonlocal sums, counts, count
+        rows = [(step, k, v / counts[k]) for k, v in sums.items()]
         rows += [(step, k, v) for k, v in (extra or {}).items()]
-        store.log_metrics(run_id, rows, step=step)
-        sums, count = {}, 0
+        store.log_metrics(run_id, rows, step=step, critic_steps=critic_steps())
+        sums, counts, count = {}, {}, 0
         return store.heartbeat(run_id)
+
+    shown_at = None
+
+    def show(step: int, extra: dict[str, float] | None = None) -> bool:
+        """Samples, then losses and counts as they are now, unless already shown (a run that
+        pauses shows where, a step-mode request its result: whoever waits for the counts finds
+        the samples); returns whether a stop was asked for."""
+        nonlocal last_flush, last_snapshot, shown_at
+        if shown_at == (step, critic_steps()) and not extra:
+            return False
+        for name, array in task.snapshot(step).items():
+            store.put_sample(run_id, step, name, array)
+        stop = flush(step, extra)
+        last_flush = last_snapshot = time.monotonic()
+        shown_at = (step, critic_steps())
+        return stop
 
     def checkpoint(step: int) -> None:
         nonlocal last_saved, saved_at, interval
@@ -156,8 +220,15 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
 
     try:
         while step < total_steps:
-            step += 1
-            losses = task.train_step(step)
+            unit = stepper.next_unit(flag, lambda at=step: show(at)) if stepper else "train"
+            if unit is None:
+                flag.set = True             # stopped while paused: the stop below saves and ends
+                losses = {}
+            elif unit == "critic":
+                losses = task.unit_step("critic")
+            else:
+                step += 1
+                losses = task.train_step(step) if unit == "train" else task.unit_step("generator")
             bad = [k for k, v in losses.items() if not math.isfinite(v)]
             if bad:
                 kept = (f"The last good checkpoint (step {last_saved}) is kept." if last_saved
@@ -168,23 +239,33 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
                 return Outcome("failed", step - 1, msg, "diverged")
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + v
-            count += 1
-            if bar:
+                counts[k] = counts.get(k, 0) + 1
+            count += bool(losses)
+            if bar and unit != "critic":
                 bar.update(1)
                 bar.set_postfix({k: f"{v:.4g}" for k, v in losses.items()}, refresh=False)
 
             now = time.monotonic()
-            extra = task.validate(step) if step % cfg.eval_every == 0 or step == total_steps else {}
+            moved = unit not in (None, "critic")        # the generator took a step
+            # the last asked-for update of a request shows at once: samples and losses first,
+            # then the counts that the page and `runs step` wait for
+            answered = unit in ("critic", "generator") and stepper.remaining == 0
+            extra = task.validate(step) if moved and (step % cfg.eval_every == 0 or step == total_steps) else {}
             best.offer(step, extra)
             stop_asked = False
-            if extra or now - last_flush >= FLUSH_SECONDS or step == total_steps:
-                stop_asked = flush(step, extra)
-                last_flush = now
-            if now - last_snapshot >= cfg.snapshot_seconds or step == total_steps:
-                for name, array in task.snapshot(step).items():
-                    store.put_sample(run_id, step, name, array)
-                last_snapshot = now
-            if step % cfg.checkpoint_every == 0 or now - saved_at >= interval:
+            if answered:
+                stop_asked = show(step, extra)
+            else:
+                if extra or now - last_flush >= FLUSH_SECONDS or step == total_steps:
+                    stop_asked = flush(step, extra)
+                    last_flush = now
+                if now - last_snapshot >= cfg.snapshot_seconds or step == total_steps:
+                    for name, array in task.snapshot(step).items():
+                        store.put_sample(run_id, step, name, array)
+                    last_snapshot = now
+            if unit in ("critic", "generator"):
+                step_mode.step_done(store, run_id, unit, task.critic_updates, step)
+            if moved and step % cfg.checkpoint_every == 0 or now - saved_at >= interval:
                 checkpoint(step)
             if stop_asked or flag.set:
                 if count:
@@ -192,7 +273,7 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
                 if last_saved != step:
                     checkpoint(step)
                 return Outcome("stopped", step, "stopped on request", "request")
-            if max_seconds is not None and now - t0 >= max_seconds:
+            if max_seconds is not None and now - t0 - (stepper.held_s if stepper else 0.0) >= max_seconds:
                 if count:
                     flush(step)
                 if last_saved != step:

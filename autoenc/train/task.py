@@ -155,6 +155,13 @@ class Task:
     def steps_per_epoch(self) -> int:
         return 1
 
+    # Step mode (runs/step_mode.py): the single updates `unit_step` can make, () if none.
+    step_units: ClassVar[tuple[str, ...]] = ()
+
+    def unit_step(self, unit: str) -> dict[str, float]:
+        """One update of one kind (step_units); returns its logged parts."""
+        raise NotImplementedError(f"{self.name} has no step mode")
+
     def train_step(self, step: int) -> dict[str, float]:
         """One optimisation step; returns scalar losses to log (all must be finite)."""
         raise NotImplementedError

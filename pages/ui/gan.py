@@ -29,6 +29,7 @@ from pages.ui.gan_measures import collapse_section
 from pages.ui.images import show_grid, show_image
 from pages.ui.models import best_label, checkpoint_picker, trained_model
 from pages.ui.runs import get_store, live_chart, run_controls, run_picker, training_data
+from pages.ui.step_mode import step_controls
 from pages.ui.text import text
 
 GRID_SECONDS = 3.0          # the live grid: a run writes a new one about every 3 s
@@ -163,13 +164,17 @@ def training_section(store: RunStore, model: str, task_cls) -> Run | None:
     st.info(expectations(store, model, task_cls, int(size)), icon=":material/timer:")
     shown = run_picker(store.list(model=model), key=model)
     data = training_data(store, model)
+    paused = st.toggle("Start paused, to train step by step", key=f"{model}_start_paused",
+                       help="the run waits at step 0; then make single critic and generator steps, or press Play")
 
     def start() -> str:
         settings = {**PAGE_RECIPE.get(model, {}), "image_size": int(size), "steps": int(steps),
                     "n_images": int(n_images), "seed": int(seed), "data": data}
-        return launcher.start_run(store, model, settings, max_seconds=float(limit))
+        return launcher.start_run(store, model, settings, max_seconds=float(limit), paused=paused)
 
     run_controls(store, shown, start, key=model)
+    if shown is not None:
+        step_controls(store, shown, int(shown.config.get("n_critic", cfg.n_critic)), key=f"{model}_stepmode")
     if shown is None:
         st.info(f"No {get_model(model).title} run yet: press **Train**. The samples below come from the "
                 "shipped checkpoint when it is there.", icon=":material/play_circle:")

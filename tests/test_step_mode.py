@@ -121,3 +121,35 @@ def test_step_requests_are_refused_with_a_reason(home):
     assert r.returncode != 0 and "Traceback" not in r.stderr and "GAN models" in r.stderr
     r = run_cli("train", "denoiser", "--paused", "--steps", "1", home=home)
     assert r.returncode != 0 and "Traceback" not in r.stderr and "step mode" in r.stderr
+
+
+def test_the_gan_page_controls_write_the_runs_step_mode_state(home, shipped, monkeypatch):
+    """AppTest: the controls of a paused run; no process trains it, so asked-for steps stay pending."""
+    import os
+
+    from streamlit.testing.v1 import AppTest
+
+    from pages.ui import step_mode as ui
+    monkeypatch.setattr(ui, "ANSWER_S", 0.2)
+    store = RunStore(home)
+    rid = store.create_run("wgan-gp", {**TINY_GAN, "n_critic": 2}, "w1", total_steps=100)
+    store.update(rid, status="running", pid=os.getpid(), heartbeat=time.time(), started=time.time(), paused=1)
+    at = AppTest.from_file("../pages/wgan_gp.py", default_timeout=60).run()
+    assert not at.exception
+    labels = [b.label for b in at.button]
+    assert {"Play", "1 critic step", "1 generator step", "2 critic, then 1 generator"} <= set(labels)
+    assert any("paused; critic step 0, generator step 0" in c.value for c in at.caption)
+    at.button(key="wgan-gp_stepmode_critic1").click().run()
+    assert not at.exception and store.get(rid).pending_critic == 1
+    at.number_input(key="wgan-gp_stepmode_k").set_value(4).run()
+    at.button(key="wgan-gp_stepmode_kthen1").click().run()
+    run = store.get(rid)
+    assert (run.pending_critic, run.pending_generator, run.paused) == (5, 1, True)
+    at.button(key="wgan-gp_stepmode_play").click().run()
+    assert not at.exception and not store.get(rid).paused
+    assert "Pause" in [b.label for b in at.button]
+    at.select_slider(key="wgan-gp_stepmode_speed").set_value(2.0).run()
+    assert store.get(rid).speed_limit == 2.0
+    store.update(rid, status="stopped")
+    at.run()
+    assert "1 critic step" not in [b.label for b in at.button], "no step controls for a run that has ended"

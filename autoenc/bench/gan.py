@@ -12,9 +12,13 @@ import torch
 
 from autoenc.bench import Record
 from autoenc.bench.gan_reference import reference_loop
+from autoenc.bench.step_latency import step_latencies
 from autoenc.data.galaxy_set import N_CLASSES, GalaxySet
 from autoenc.metrics.judge import EVAL_SAMPLES, Judge, judge_available, load_judge_classifier
+from autoenc.reliability.browser import browser_missing
+from autoenc.runs.page_defaults import page_config
 from autoenc.train.classifier import ClassifierConfig, ClassifierTask
+from autoenc.train.critic_view import CriticView
 from autoenc.train.gan import TASKS
 from autoenc.train.precision import compute_dtype
 
@@ -54,8 +58,9 @@ def benchmarks(sizes: tuple[int, ...] = (32, 64)) -> Iterator[Record]:
     """gan.steps_per_s.<model>.<px>, gan.steps_per_s_reference.<model>.<px> (the reference
     loop's), gan.speedup_vs_reference.<model>.<px> (target 1.5),
     gan.speedup_fp32_vs_reference.<model>.<px> (the same task held to fp32), gan.bf16 (1 where
-    the default precision "auto" chose bf16 on this CPU) and gan.metrics_overhead.<model>
-    (target 0.10, lower is better).
+    the default precision "auto" chose bf16 on this CPU), gan.metrics_overhead.<model> and
+    gan.critic_view_overhead.<model> (targets 0.10, lower is better), and gan.step_latency_s
+    (target 1 s: a step-mode click to the new grid, in headless Chromium).
 
     Generator steps (each with its n_critic critic steps) at the default settings, batch
     64, ngf = ndf = 32, with torch's current thread count. The task's steps and the
@@ -105,6 +110,36 @@ def benchmarks(sizes: tuple[int, ...] = (32, 64)) -> Iterator[Record]:
     for kind in TASKS:
         yield Record(f"gan.metrics_overhead.{kind}", metrics_overhead(kind), "share", target=0.10,
                      higher_is_better=False)
+    for kind in TASKS:
+        yield critic_view_overhead(kind)
+    why = browser_missing()
+    if why:
+        yield Record("gan.step_latency_s", float("nan"), why)
+    else:
+        times = step_latencies()
+        yield Record("gan.step_latency_s", statistics.median(times), "s", target=1.0, higher_is_better=False,
+                     n=len(times), spread=max(times) - min(times))
+
+
+def critic_view_overhead(kind: str, timed: int = 5) -> Record:
+    """gan.critic_view_overhead.<model> (target 0.10, lower is better): the critic's view taken
+    with every live grid, as a share of the training between two grids (snapshot_seconds), at
+    the page's settings; the median of `timed` views after one that builds the fixed batches."""
+    cls = TASKS[kind]
+    cfg = page_config(kind)
+    torch.manual_seed(0)
+    task = cls(cfg, torch.device("cpu"), data=fake_galaxies(256, cfg.image_size))
+    task.train_step(1)
+    view = CriticView(task)
+    view.measure()
+    times = []
+    for _ in range(timed):
+        t0 = time.perf_counter()
+        view.measure()
+        times.append(time.perf_counter() - t0)
+    shares = [t / cfg.snapshot_seconds for t in times]
+    return Record(f"gan.critic_view_overhead.{kind}", statistics.median(shares), "share", target=0.10,
+                  higher_is_better=False, n=len(shares), spread=max(shares) - min(shares))
 
 
 def metrics_overhead(kind: str, image_size: int = 32, timed_steps: int = 3, timed_evals: int = 2) -> float:

@@ -143,3 +143,18 @@ def verdict(m: dict) -> Verdict:
     if collapsed:
         return Verdict("collapsed", tuple(collapsed + watch))
     return Verdict("watch", tuple(watch)) if watch else Verdict("healthy", ())
+
+
+def training_judge(images, labels) -> Judge | bool | None:
+    """The judge of a GAN run against its own training images ((N, 3, S, S) uint8 and (N,)
+    labels, on any device): None while the classifier file is missing (a later validation
+    tries again), False where it cannot be read (the run trains without measures)."""
+    if not judge_available() or len(images) <= 5:
+        return None
+    try:
+        classifier = load_judge_classifier()
+    except UserError:
+        return False
+    n = min(EVAL_SAMPLES, len(images))
+    real = GalaxySet(images=images[:n].permute(0, 2, 3, 1).cpu().numpy(), labels=labels[:n].cpu().numpy())
+    return Judge(classifier, real, n_real=n, data_labels=labels.cpu().numpy())

@@ -333,7 +333,8 @@ class RunStore:
             db.execute("DELETE FROM metrics WHERE run_id=? AND step>?", (run_id, after_step))
             db.execute("DELETE FROM samples WHERE run_id=? AND step>?", (run_id, after_step))
 
-    def put_sample(self, run_id: str, step: int, name: str, array: np.ndarray) -> None:
+    def put_sample(self, run_id: str, step: int, name: str, array: np.ndarray, keep: int | None = None) -> None:
+        """Store a sample; the newest `keep` (default SAMPLES_KEPT) of this run and name stay."""
         blob = array_to_blob(array)
         with self.transaction() as db:
             db.execute(
@@ -343,8 +344,15 @@ class RunStore:
             db.execute(
                 "DELETE FROM samples WHERE run_id=? AND name=? AND seq NOT IN "
                 "(SELECT seq FROM samples WHERE run_id=? AND name=? ORDER BY seq DESC LIMIT ?)",
-                (run_id, name, run_id, name, SAMPLES_KEPT),
+                (run_id, name, run_id, name, keep or SAMPLES_KEPT),
             )
+
+    def sample_history(self, run_id: str, name: str) -> list[tuple[int, np.ndarray]]:
+        """Every kept sample of this run and name, oldest first, as (step, array)."""
+        with self.connect() as db:
+            rows = db.execute("SELECT step, data FROM samples WHERE run_id=? AND name=? ORDER BY seq",
+                              (run_id, name)).fetchall()
+        return [(r["step"], blob_to_array(r["data"])) for r in rows]
 
     def latest_sample(self, run_id: str, name: str) -> tuple[int, np.ndarray] | None:
         with self.connect() as db:

@@ -33,13 +33,13 @@ from autoenc.metrics.judge import (
     EVAL_SAMPLES,
     Judge,
     evaluate_generator,
-    judge_available,
-    load_judge_classifier,
     measures_to_metrics,
+    training_judge,
 )
 from autoenc.models.gan import build_critic, build_generator
 from autoenc.train import losses
 from autoenc.train.augment import random_orientation
+from autoenc.train.critic_view import HISTORY, VIEW, CriticView
 from autoenc.train.ema import make_ema
 from autoenc.train.gan_config import ACGANConfig, GANConfig, Recipe, WGANDivConfig, WGANGPConfig, adam
 from autoenc.train.gan_state import GANCheckpointState
@@ -65,6 +65,10 @@ class GANTask(GANCheckpointState, Task):
     uses = ("classifier",)          # the judge of validate and of the page's measures
     recipe: ClassVar[Recipe] = Recipe(steps=3000)
     step_units = ("critic", "generator")
+    critic_view_probabilities: ClassVar[bool] = True    # the critic's view in D's P(real), not scores
+    # the critic's view: its rows (critic_beliefs), and how many views a run keeps for the page
+    critic_view_rows: ClassVar[tuple[str, ...]] = ("real", "fake")
+    sample_history = {VIEW: HISTORY}
 
     def __init__(self, config: GANConfig, device: torch.device, data: GalaxySet | None = None):
         """data: the galaxies to train on; by default the set the config names."""
@@ -110,6 +114,7 @@ class GANTask(GANCheckpointState, Task):
             self.fixed_labels = None
         self._judge: Judge | bool | None = None     # built at the first validation that finds the classifier
         self.critic_updates = 0     # all critic updates, in train_step and in step mode (checkpointed)
+        self._critic_view: CriticView | None = None     # its fixed batches, made at the first snapshot
 
     # -- Task hooks ---------------------------------------------------------------------------
     @classmethod
@@ -231,17 +236,7 @@ class GANTask(GANCheckpointState, Task):
     def judge(self) -> Judge | None:
         """The judge, its real features computed once per task; None while the classifier is missing."""
         if self._judge is None:
-            if not judge_available() or len(self.images) <= 5:
-                return None
-            try:
-                classifier = load_judge_classifier()
-            except UserError:       # unreadable: train without measures rather than fail the run
-                self._judge = False
-                return None
-            n = min(EVAL_SAMPLES, len(self.images))
-            real = GalaxySet(images=self.images[:n].permute(0, 2, 3, 1).cpu().numpy(),
-                             labels=self.labels[:n].cpu().numpy())
-            self._judge = Judge(classifier, real, n_real=n, data_labels=self.labels.cpu().numpy())
+            self._judge = training_judge(self.images, self.labels)
         return self._judge or None
 
     # -- python -m autoenc eval gan|acgan|wgan-gp|wgan-div ---------------------------------------
@@ -257,11 +252,14 @@ class GANTask(GANCheckpointState, Task):
         trained = load_checkpoint_or_shipped(cls.name, args.checkpoint)
         return evaluate_generator(sampling_generator(trained.modules), n=args.n, seed=args.seed)
 
-    @torch.no_grad()
     def snapshot(self, step: int) -> dict[str, np.ndarray]:
-        """{"grid": (H, W, 3) uint8} of the fixed z (one row per class for acGAN), eval mode."""
-        images = generate_from(self.sampler, self.fixed_z, self.fixed_labels)
-        return {"grid": image_grid(images, self.grid_shape[1])}
+        """{"grid": (H, W, 3) uint8} of the fixed z (one row per class for acGAN), eval mode,
+        and the critic's view of its fixed batches (train/critic_view.py)."""
+        with torch.no_grad():
+            images = generate_from(self.sampler, self.fixed_z, self.fixed_labels)
+        if self._critic_view is None:
+            self._critic_view = CriticView(self)
+        return {"grid": image_grid(images, self.grid_shape[1]), **self._critic_view.measure()}
 
     # -- batches ------------------------------------------------------------------------------
     def real_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -302,6 +300,13 @@ class GANTask(GANCheckpointState, Task):
     def generator_loss(self, fake, fake_labels) -> losses.Parts:
         return losses.bce_generator_loss(self.critic(fake))
 
+    @torch.no_grad()
+    def critic_beliefs(self, real, fake) -> dict[str, torch.Tensor]:
+        """The critic's view (critic_view.py): D's probability that each image is real."""
+        r, f = self.critic_scores(real, fake)
+        r, f = (r[0], f[0]) if isinstance(r, tuple) else (r, f)     # acGAN: its real/fake head
+        return {"real": torch.sigmoid(r), "fake": torch.sigmoid(f)}
+
 
 class ACGANTask(GANTask):
     """Auxiliary-classifier GAN (Odena et al. 2017) on the three galaxy classes."""
@@ -335,6 +340,8 @@ class WGANGPTask(GANTask):
     Config = WGANGPConfig
     chart_metrics = {**GANTask.chart_metrics, "wasserstein": "Wasserstein estimate"}
     loss_functions = (losses.wgan_gp_critic_loss, losses.gradient_penalty, losses.wasserstein_generator_loss)
+    critic_view_rows = ("real", "fake", "interpolate_norms")
+    critic_view_probabilities = False
     recipe = Recipe(steps=1100, batch_size=32, max_seconds=4 * 3600.0,
                     then=({"steps": 2000, "precision": "auto"}, {"steps": 3400, "ema_decay": 0.999}))
 
@@ -346,6 +353,14 @@ class WGANGPTask(GANTask):
     def generator_loss(self, fake, fake_labels) -> losses.Parts:
         return losses.wasserstein_generator_loss(self.critic(fake))
 
+    def critic_beliefs(self, real, fake) -> dict[str, torch.Tensor]:
+        """The critic's scores, and its gradient norms at interpolates drawn with a fixed seed."""
+        with torch.no_grad():
+            r, f = self.critic_scores(real, fake)
+        x_hat, _ = losses.interpolates(real, fake, torch.Generator(real.device).manual_seed(self.config.seed + 4))
+        norms, _ = losses.input_gradient_norms(self.critic, x_hat)
+        return {"real": r, "fake": f, "interpolate_norms": norms.detach()}
+
 
 class WGANDivTask(WGANGPTask):
     """WGAN-div (Wu et al. 2018): a penalty on |grad D|^p at real and fake samples, no target norm."""
@@ -353,6 +368,7 @@ class WGANDivTask(WGANGPTask):
     name = "wgan-div"
     Config = WGANDivConfig
     loss_functions = (losses.wgan_div_critic_loss, losses.wasserstein_generator_loss)
+    critic_view_rows = ("real", "fake", "real_norms", "fake_norms")
     recipe = Recipe(steps=800, batch_size=32, max_seconds=4 * 3600.0,
                     then=({"steps": 3400, "precision": "auto", "ema_decay": 0.999},
                           {"steps": 3400, "batch_size": 64, "from_best": True}))
@@ -364,5 +380,12 @@ class WGANDivTask(WGANGPTask):
         penalty = losses.divergence_penalty(norms[:b], norms[b:], cfg.div_k, cfg.div_p)
         return losses.wgan_div_critic_loss(scores[:b], scores[b:], penalty)
 
+
+    def critic_beliefs(self, real, fake) -> dict[str, torch.Tensor]:
+        """The critic's scores, and its gradient norms at the real and the generated images."""
+        norms, scores = losses.input_gradient_norms(self.critic, torch.cat([real, fake]))
+        b = len(real)
+        scores, norms = scores.detach(), norms.detach()
+        return {"real": scores[:b], "fake": scores[b:], "real_norms": norms[:b], "fake_norms": norms[b:]}
 
 TASKS: dict[str, type[GANTask]] = {t.name: t for t in (GANTask, ACGANTask, WGANGPTask, WGANDivTask)}

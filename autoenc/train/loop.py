@@ -202,7 +202,7 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
         if shown_at == (step, critic_steps()) and not extra:
             return False
         for name, array in task.snapshot(step).items():
-            store.put_sample(run_id, step, name, array)
+            store.put_sample(run_id, step, name, array, task.sample_history.get(name))
         stop = flush(step, extra)
         last_flush = last_snapshot = time.monotonic()
         shown_at = (step, critic_steps())
@@ -261,7 +261,7 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
                     last_flush = now
                 if now - last_snapshot >= cfg.snapshot_seconds or step == total_steps:
                     for name, array in task.snapshot(step).items():
-                        store.put_sample(run_id, step, name, array)
+                        store.put_sample(run_id, step, name, array, task.sample_history.get(name))
                     last_snapshot = now
             if unit in ("critic", "generator"):
                 step_mode.step_done(store, run_id, unit, task.critic_updates, step)

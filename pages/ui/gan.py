@@ -25,9 +25,11 @@ from autoenc.runs.checkpoint import read_meta
 from autoenc.runs.page_defaults import PAGE_RECIPE, page_config
 from autoenc.runs.store import Run, RunStore
 from autoenc.train.losses import formulas
+from pages.ui.critic_view import critic_view_section
 from pages.ui.gan_measures import collapse_section
 from pages.ui.images import show_grid, show_image
 from pages.ui.models import best_label, checkpoint_picker, trained_model
+from pages.ui.neighbours import neighbour_section
 from pages.ui.runs import get_store, live_chart, run_controls, run_picker, training_data
 from pages.ui.step_mode import step_controls
 from pages.ui.text import text
@@ -146,6 +148,7 @@ def gan_page(model: str) -> None:
     shown = training_section(store, model, task_cls)
     source = samples_section(store, model, shown)
     collapse_section(store, model, shown, source)
+    neighbour_section(model, source)
 
 
 def training_section(store: RunStore, model: str, task_cls) -> Run | None:
@@ -182,6 +185,7 @@ def training_section(store: RunStore, model: str, task_cls) -> Run | None:
     title = "Losses" + (" and the Wasserstein estimate" if "wasserstein" in task_cls.chart_metrics else "")
     live_chart(store, shown.id, task_cls.chart_metrics, key=f"{model}_loss", title=title, log_y=False)
     live_grid(store, shown, task_cls)
+    critic_view_section(store, shown, task_cls, key=f"{model}_critic_view")
     return shown
 
 

@@ -69,3 +69,9 @@ def test_quality_records_are_named_by_model_and_only_selects_among_them(monkeypa
     assert timed == ["wgan-gp", "wgan-div"]
     r = records["wgan-gp.train_s_to_quality"]
     assert r.value == quality.BUDGET_S and not r.ok and records["wgan-gp.train_s_to_quality.reached"].value == 0
+
+
+def test_the_critic_views_cost_is_a_share_of_the_training_between_two_grids():
+    r = gan_bench.critic_view_overhead("wgan-gp", timed=2)
+    assert r.name == "gan.critic_view_overhead.wgan-gp" and r.n == 2 and r.target == 0.10
+    assert 0 < r.value < 1 and not r.higher_is_better

@@ -108,3 +108,15 @@ def test_every_view_is_on_the_page_of_a_run_that_recorded_them(home, shipped, mo
     assert ("pulls the norm" in md) == (model == "wgan-gp") and ("no target value" in md) == (model == "wgan-div")
     captions = [c for im in at.get("image") for c in im.captions]
     assert any(c.startswith("Step 3: top row, the generated images the critic finds most real") for c in captions)
+
+
+def test_the_heat_strip_has_one_column_per_view_of_shares_and_centring_removes_the_drift():
+    from autoenc.train import critic_view as cv
+    views = [np.array([[0.9, 0.8, 0.7, 0.95], [0.1, 0.2, 0.6, 0.3]]), np.array([[0.5] * 4, [0.5] * 4])]
+    edges, shares = cv.heat_strip(views, *cv.score_range(views, probabilities=True), bins=10)
+    assert edges[0] == 0 and edges[-1] == 1 and shares.shape == (2, 10, 2)
+    assert np.allclose(shares.sum(1), 1.0)
+    assert shares[0, 9, 0] == 0.5 and shares[1, 5, 1] == 1.0     # 0.95 and 0.9 in the top bin; all at 0.5
+    drifted = views[0] + 100.0
+    assert np.allclose(cv.centred(drifted), cv.centred(views[0])) and abs(cv.centred(drifted).mean()) < 1e-9
+    assert cv.bce_accuracy(views[0][0], views[0][1]) == (1.0, 0.75)

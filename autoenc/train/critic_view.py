@@ -81,12 +81,20 @@ def view_rows(view: np.ndarray, names: tuple[str, ...]) -> dict[str, np.ndarray]
 
 
 def score_range(views: list[np.ndarray], probabilities: bool) -> tuple[float, float]:
-    """The score axis shared by a run's views: [0, 1] for probabilities, else all scores' range."""
+    """The score axis of views' real and generated rows: [0, 1] for probabilities, else their range."""
     if probabilities:
         return 0.0, 1.0
     scores = np.concatenate([v[:2].ravel() for v in views]) if views else np.zeros(1)
     lo, hi = float(scores.min()), float(scores.max())
     return (lo - 0.5, hi + 0.5) if hi - lo < 1e-6 else (lo, hi)
+
+
+def centred(view: np.ndarray) -> np.ndarray:
+    """A WGAN view's real and generated scores less their common mean. A WGAN critic's scores
+    drift as a whole while it trains (only their differences mean anything), which would
+    hide in the history how the two distributions part and merge."""
+    scores = view[:2]
+    return scores - scores.mean()
 
 
 def heat_strip(views: list[np.ndarray], lo: float, hi: float, bins: int = 40) -> tuple[np.ndarray, np.ndarray]:

@@ -33,9 +33,10 @@ def critic_view_section(store: RunStore, run: Run, task_cls, key: str) -> None:
         steps = [s for s, _ in history]
         arrays = [v for _, v in history]
         rows = cv.view_rows(arrays[-1], task_cls.critic_view_rows)
-        lo, hi = cv.score_range(arrays, probabilities)
+        lo, hi = cv.score_range(arrays[-1:], probabilities)
         show_chart(histograms(rows, lo, hi, probabilities, steps[-1]), "Real against generated", key=f"{key}_hist")
-        edges, shares = cv.heat_strip(arrays, lo, hi)
+        strip = arrays if probabilities else [cv.centred(v) for v in arrays]
+        edges, shares = cv.heat_strip(strip, *cv.score_range(strip, probabilities))
         show_chart(heat_strip(steps, edges, shares, probabilities), "Its history", key=f"{key}_strip")
         if len(rows) > 2:
             show_chart(norm_chart(rows), "Gradient norms where the penalty takes them", key=f"{key}_norms")
@@ -77,7 +78,7 @@ def heat_strip(steps: list[int], edges: np.ndarray, shares: np.ndarray, probabil
     for i, scale in ((0, "Blues"), (1, "Reds")):
         fig.add_heatmap(x=steps, y=centres, z=shares[i], colorscale=scale, showscale=False, row=i + 1, col=1,
                         hovertemplate="step %{x}<br>score %{y:.3g}<br>%{z:.0%} of the images<extra></extra>")
-    label = "P(real)" if probabilities else "score"
+    label = "P(real)" if probabilities else "score − mean"
     fig.update_yaxes(title_text=label, row=1, col=1)
     fig.update_yaxes(title_text=label, row=2, col=1)
     fig.update_xaxes(title_text="step", row=2, col=1)

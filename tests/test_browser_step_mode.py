@@ -37,28 +37,28 @@ def test_a_paused_run_steps_by_hand_and_the_grid_follows(tmp_path):
         wait_until(page, lambda: counts(page) == (0, 0) and page.get_by_text("Step 0:").count(), 120,
                    "the paused run at step 0 and its first grid")
         assert "paused" in page.locator('[data-testid="stCaptionContainer"]', has_text="critic step").first.inner_text()
-        page.get_by_role("button", name="1 critic step").click()
+        page.get_by_role("button", name="1 critic step", exact=True).first.click()
         wait_until(page, lambda: counts(page) == (1, 0), 30, "one critic step")
         assert grid(page)[0].startswith("Step 0:"), "a critic step leaves the generator where it was"
-        page.get_by_role("button", name="1 generator step").click()
+        page.get_by_role("button", name="1 generator step", exact=True).first.click()
         wait_until(page, lambda: counts(page) == (1, 1) and grid(page)[0].startswith("Step 1:"), 30,
                    "one generator step and its grid")
 
         # from the first steps a single step hardly shows (the critic has learnt little yet):
         # play a while, pause, then step
-        page.get_by_role("button", name="Play", exact=True).click()
+        page.get_by_role("button", name="Play", exact=True).first.click()
         wait_until(page, lambda: (counts(page) or (0, 0))[1] > 15, 90, "the run to play on")
-        page.get_by_role("button", name="Pause", exact=True).click()
+        page.get_by_role("button", name="Pause", exact=True).first.click()
         wait_until(page, lambda: page.get_by_role("button", name="Play", exact=True).count(), 30, "the Play button back")
         critic, generator = counts(page)
         before = grid(page)
         assert before[0].startswith(f"Step {generator:,}:"), before[0]
-        page.get_by_role("button", name="1 generator step").click()
+        page.get_by_role("button", name="1 generator step", exact=True).first.click()
         wait_until(page, lambda: counts(page) == (critic, generator + 1), 30, "one generator step")
         after = grid(page)
         assert after[0].startswith(f"Step {generator + 1:,}:") and after[1] != before[1], "the grid moved on"
 
-        page.get_by_role("button", name="2 critic, then 1 generator").click()      # k = WGAN-GP page's n_critic
+        page.get_by_role("button", name="2 critic, then 1 generator", exact=True).first.click()      # k = WGAN-GP page's n_critic
         wait_until(page, lambda: counts(page) == (critic + 2, generator + 2), 60, "two critic steps and one more")
         for width in (1400, 1280, 1024, 853):
             page.set_viewport_size({"width": width, "height": 2600})

@@ -44,9 +44,10 @@ def step_latencies(clicks: int = CLICKS) -> list[float]:
             out = []
             for i in range(1, clicks + 1):
                 t0 = time.perf_counter()
-                tab.get_by_role("button", name="1 generator step").click()
+                tab.get_by_role("button", name="1 generator step", exact=True).first.click()
                 _wait(tab, lambda i=i: grid_step(tab) == i, 30.0)
                 out.append(time.perf_counter() - t0)
+                wait_until_settled(tab)         # the rest of the page drawn before the next click
             tab.get_by_role("button", name="Stop", exact=True).click()
             return out
         finally:

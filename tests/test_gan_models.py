@@ -546,3 +546,11 @@ def test_a_diverging_gan_stops_with_a_message_and_keeps_its_last_good_checkpoint
     assert outcome.status == "failed" and outcome.step == 4
     assert "loss_g became inf at step 5" in outcome.message and "last good checkpoint (step 4)" in outcome.message
     assert read_meta(store.checkpoint_path(run_id))["step"] == 4
+
+
+def test_the_critic_can_learn_faster_than_the_generator():
+    """critic_lr (two time-scale rule): the critic's Adam takes it, the generator's keeps lr."""
+    task = make_task(WGANGPTask, lr=1e-4, critic_lr=4e-4)
+    assert task.opt_d.param_groups[0]["lr"] == 4e-4 and task.opt_g.param_groups[0]["lr"] == 1e-4
+    same = make_task(GANTask, lr=3e-4)
+    assert same.opt_d.param_groups[0]["lr"] == same.opt_g.param_groups[0]["lr"] == 3e-4

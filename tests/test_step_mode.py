@@ -153,3 +153,20 @@ def test_the_gan_page_controls_write_the_runs_step_mode_state(home, shipped, mon
     store.update(rid, status="stopped")
     at.run()
     assert "1 critic step" not in [b.label for b in at.button], "no step controls for a run that has ended"
+
+
+def test_the_runs_page_shows_a_paused_gan_run_and_its_counts(home, shipped):
+    import os
+
+    from streamlit.testing.v1 import AppTest
+    store = RunStore(home)
+    rid = store.create_run("gan", {**TINY_GAN, "n_critic": 1}, "g2", total_steps=100)
+    store.update(rid, status="running", pid=os.getpid(), heartbeat=time.time(), started=time.time(), paused=1,
+                 step=7, critic_steps=9)
+    at = AppTest.from_file("../pages/runs.py", default_timeout=60).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    row = table[table["run"] == rid].iloc[0]
+    assert row["status"] == "running, paused" and row["critic steps"] == 9 and row["step"] == 7
+    assert "1 generator step" in [b.label for b in at.button]
+    assert any("paused; critic step 9, generator step 7" in c.value for c in at.caption)

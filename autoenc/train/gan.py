@@ -87,7 +87,7 @@ class GANTask(GANCheckpointState, Task):
         self.ema = make_ema(self.generator, config.ema_decay) if config.ema_decay > 0 else None
         self._standing_at: int | None = None     # the average's update count at its last standing statistics
         self.opt_g = adam(self.generator.parameters(), config, device)
-        self.opt_d = adam(self.critic.parameters(), config, device)
+        self.opt_d = adam(self.critic.parameters(), config, device, lr=config.critic_lr or config.lr)
         self._critic_params = list(self.critic.parameters())
         # one generator for batches, noise and penalty epsilons; its state is checkpointed
         self.rng = torch.Generator(device=device)

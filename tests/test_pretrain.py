@@ -216,8 +216,10 @@ def test_the_plan_run_by_pretrain_ends_in_the_shipped_files_config(model, tmp_pa
     for item in plan:
         shipped = read_meta(shipped_path(item.file))
         remade = read_meta(tmp_path / item.file)
-        compared = set(config_to_dict(cls.Config())) - BOOKKEEPING - set(SMALL[model])
-        assert {k: remade["config"][k] for k in compared} == {k: shipped["config"][k] for k in compared}
+        defaults = config_to_dict(cls.Config())
+        compared = set(defaults) - BOOKKEEPING - set(SMALL[model])
+        # a setting added after the file was made trained it at its default (which keeps the old behaviour)
+        assert {k: remade["config"][k] for k in compared} == {k: shipped["config"].get(k, defaults[k]) for k in compared}
         assert made[tmp_path / item.file].status == "finished"
         planned = config_to_dict(config_from_dict(cls.Config, item.final_settings))
         assert planned["steps"] == shipped["config"]["steps"]

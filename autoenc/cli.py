@@ -227,7 +227,7 @@ def step_command(store: RunStore, args) -> int:
     """runs step | play | pause: GAN Lab's controls from the shell (runs/step_mode.py)."""
     from autoenc.runs import step_mode
     run = store.get(args.run_id)
-    step_mode.check_steppable(run)
+    step_mode.check_steppable(run.model, f"run {run.id}")
     if args.action == "pause":
         run = step_mode.set_paused(store, run.id, True)
         print(f"run {run.id}: paused at generator step {run.step:,}, critic step {run.critic_steps:,}")

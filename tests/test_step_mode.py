@@ -114,7 +114,7 @@ def test_step_requests_are_refused_with_a_reason(home):
         step_mode.request_steps(store, "nope", critic=1)
     den = store.create_run("denoiser", {}, "den")
     with pytest.raises(UserError, match="step mode .* is for the GAN models"):
-        step_mode.check_steppable(store.get(den))
+        step_mode.check_steppable(store.get(den).model, f"run {den}")
     with pytest.raises(UserError, match="at least 0"):
         step_mode.set_speed_limit(store, rid, -1)
     r = run_cli("runs", "step", "den", "--critic", "1", home=home)

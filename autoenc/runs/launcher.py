@@ -19,6 +19,7 @@ from pathlib import Path
 from autoenc.errors import UserError
 from autoenc.paths import REPO_ROOT
 from autoenc.registry import get_model
+from autoenc.runs import step_mode
 from autoenc.runs.store import Run, RunStore, pid_alive
 
 # Runs are background work: at niceness 10 they yield the CPU to the server and the browsers,
@@ -107,8 +108,8 @@ def start_run(store: RunStore, model: str, settings: dict, max_seconds: float | 
     paused: it starts in step mode (GAN models), waiting for single steps or play."""
     from autoenc.train.task import config_from_dict, config_to_dict  # torch: not for `runs list`
     task_cls = get_model(model).task_class()
-    if paused and not task_cls.step_units:
-        raise UserError(f"step mode is for the GAN models; {model} has none")
+    if paused:
+        step_mode.check_steppable(model, "a paused start")
     cfg = config_from_dict(task_cls.Config, settings)
     config = config_to_dict(cfg)
     run_id = store.create_run(model, config, total_steps=cfg.steps)

@@ -12,12 +12,12 @@ from autoenc.runs.run import ACTIVE, Run
 from autoenc.runs.store import RunStore
 
 
-def check_steppable(run: Run) -> None:
-    """A UserError unless the run's model has step mode (the GANs)."""
+def check_steppable(model: str, what: str) -> None:
+    """A UserError unless `model` has step mode (the GANs); `what` names what asked for it."""
     from autoenc.registry import get_model  # the model's code, torch
-    if not get_model(run.model).task_class().step_units:
-        raise UserError(f"run {run.id} is a {run.model} run: step mode (pause, play, single critic and "
-                        "generator steps) is for the GAN models")
+    if not get_model(model).task_class().step_units:
+        raise UserError(f"{what} is a {model} run: step mode (pause, play, single critic and generator "
+                        "steps) is for the GAN models")
 
 
 def request_steps(store: RunStore, run_id: str, critic: int = 0, generator: int = 0) -> tuple[int, int]:
@@ -26,7 +26,7 @@ def request_steps(store: RunStore, run_id: str, critic: int = 0, generator: int 
     if critic < 0 or generator < 0 or critic + generator == 0:
         raise UserError("ask for at least one step: --critic N and/or --generator M, none negative")
     with store.transaction() as db:
-        row = db.execute("SELECT status, step, critic_steps, pending_critic, pending_generator, total_steps "
+        row = db.execute("SELECT status, step, critic_steps, pending_critic, pending_generator "
                          "FROM runs WHERE id=?", (run_id,)).fetchone()
         if row is None:
             raise UserError(f"unknown run id {run_id!r} (see: python -m autoenc runs list)")

@@ -11,6 +11,7 @@ import torch
 
 from autoenc.errors import UserError
 from autoenc.registry import get_model
+from autoenc.runs import step_mode
 from autoenc.runs.checkpoint import load_checkpoint
 from autoenc.runs.launcher import RESTART_NOTE
 from autoenc.runs.store import RunStore
@@ -58,8 +59,8 @@ def execute(store: RunStore, model: str, settings: dict, *, run_id: str | None =
             paused: bool = False) -> tuple[str, Outcome]:
     spec = get_model(model)
     task_cls = spec.task_class()
-    if paused and not task_cls.step_units:
-        raise UserError(f"--paused is step mode, which the GAN models have; {model} has none")
+    if paused:
+        step_mode.check_steppable(model, "--paused")
     start_step = 0
     tensors = None
     if resume:

@@ -130,6 +130,16 @@ class StepMode:
         self.held_s = 0.0            # seconds paused or held back by the speed limit: not training time
         self.last_train: float | None = None
         self.remaining = 0           # asked-for updates still to do after the one next_unit returned
+        self._controls = None        # the last read of the store, reused for POLL_S while playing
+        self._read_at = 0.0
+
+    def _read(self):
+        """The run's controls, read from the store at most every POLL_S: while playing, a
+        read per step would cost a store connection per step."""
+        now = time.monotonic()
+        if self._controls is None or now - self._read_at >= self.POLL_S:
+            self._controls, self._read_at = step_mode.step_controls(self.store, self.run_id), now
+        return self._controls
 
     def next_unit(self, stop: _StopFlag, on_pause) -> str | None:
         """"critic" or "generator" (an asked-for update; critic ones first), "train" (a
@@ -138,12 +148,13 @@ class StepMode:
         beat = time.monotonic()
         shown = False
         while True:
-            c = step_mode.step_controls(self.store, self.run_id)
+            c = self._read()
             if c is None or c["stop_requested"] or stop.set:
                 return None
             pending = c["pending_critic"] + c["pending_generator"]
             if pending:
                 self.remaining = pending - 1
+                self._controls = None       # it changes with this update: read afresh next time
                 return "critic" if c["pending_critic"] else "generator"
             if c["paused"] and not shown:
                 on_pause()
@@ -176,7 +187,6 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
     last_flush = last_snapshot = 0.0
     sums: dict[str, float] = {}
     counts: dict[str, int] = {}     # per name: a step-mode update logs only its own parts
-    count = 0
     step = start_step
     stepper = StepMode(store, run_id) if task.step_units else None
     critic_steps = (lambda: task.critic_updates) if task.step_units else (lambda: None)
@@ -185,12 +195,16 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
     best = BestKeeper(task, store, run_id, total_steps)
 
     def flush(step: int, extra: dict[str, float] | None = None) -> bool:
-        nonlocal sums, counts, count
+        nonlocal sums, counts
         rows = [(step, k, v / counts[k]) for k, v in sums.items()]
         rows += [(step, k, v) for k, v in (extra or {}).items()]
         store.log_metrics(run_id, rows, step=step, critic_steps=critic_steps())
-        sums, counts, count = {}, {}, 0
+        sums, counts = {}, {}
         return store.heartbeat(run_id)
+
+    def put_samples(step: int) -> None:
+        for name, array in task.snapshot(step).items():
+            store.put_sample(run_id, step, name, array, task.sample_history.get(name))
 
     shown_at = None
 
@@ -201,8 +215,7 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
         nonlocal last_flush, last_snapshot, shown_at
         if shown_at == (step, critic_steps()) and not extra:
             return False
-        for name, array in task.snapshot(step).items():
-            store.put_sample(run_id, step, name, array, task.sample_history.get(name))
+        put_samples(step)
         stop = flush(step, extra)
         last_flush = last_snapshot = time.monotonic()
         shown_at = (step, critic_steps())
@@ -240,7 +253,6 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + v
                 counts[k] = counts.get(k, 0) + 1
-            count += bool(losses)
             if bar and unit != "critic":
                 bar.update(1)
                 bar.set_postfix({k: f"{v:.4g}" for k, v in losses.items()}, refresh=False)
@@ -260,21 +272,20 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
                     stop_asked = flush(step, extra)
                     last_flush = now
                 if now - last_snapshot >= cfg.snapshot_seconds or step == total_steps:
-                    for name, array in task.snapshot(step).items():
-                        store.put_sample(run_id, step, name, array, task.sample_history.get(name))
+                    put_samples(step)
                     last_snapshot = now
             if unit in ("critic", "generator"):
                 step_mode.step_done(store, run_id, unit, task.critic_updates, step)
             if moved and step % cfg.checkpoint_every == 0 or now - saved_at >= interval:
                 checkpoint(step)
             if stop_asked or flag.set:
-                if count:
+                if counts:
                     flush(step)
                 if last_saved != step:
                     checkpoint(step)
                 return Outcome("stopped", step, "stopped on request", "request")
             if max_seconds is not None and now - t0 - (stepper.held_s if stepper else 0.0) >= max_seconds:
-                if count:
+                if counts:
                     flush(step)
                 if last_saved != step:
                     checkpoint(step)
@@ -283,7 +294,7 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
             checkpoint(step)
         return Outcome("finished", step)
     except CheckpointWriteError as e:
-        if count:
+        if counts:
             flush(step)
         return Outcome("failed", e.step, str(e), "error")
     finally:

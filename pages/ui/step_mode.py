@@ -9,7 +9,7 @@ import streamlit as st
 from autoenc.errors import UserError
 from autoenc.runs import step_mode
 from autoenc.runs.store import Run, RunStore
-from pages.ui.runs import POLL_SECONDS
+from pages.ui.runs import POLL_SECONDS, act
 from pages.ui.text import text
 
 ANSWER_S = 10.0      # how long a click waits for the steps (a 64 px WGAN critic step takes ~0.3 s)
@@ -80,11 +80,3 @@ def ask(store: RunStore, run: Run, critic: int = 0, generator: int = 0) -> None:
     step_mode.wait_for_steps(store, run.id, *target, timeout_s=ANSWER_S)
     st.rerun()
 
-
-def act(action) -> None:
-    try:
-        action()
-    except UserError as e:
-        st.error(str(e))
-        return
-    st.rerun()

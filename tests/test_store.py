@@ -52,7 +52,7 @@ def test_samples_round_trip_and_are_pruned(tmp_path):
     store = RunStore(tmp_path)
     rid = store.create_run("m", {})
     for step in range(20):
-        store.put_sample(rid, step, "grid", np.full((2, 3), step, np.uint8))
+        store.put_sample(rid, step, "grid", np.full((2, 3), step, np.uint8), keep=8)
     step, arr = store.latest_sample(rid, "grid")
     assert step == 19 and arr.dtype == np.uint8 and (arr == 19).all()
     with store.connect() as db:

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from autoenc.data import galaxies
 from autoenc.data.galaxy_set import GalaxySet
-from autoenc.data.radio import NOISE_TYPES, RadioSet, simulate
+from autoenc.data.radio import TRAINING_NOISES, RadioSet, simulate
 from autoenc.errors import UserError
 
 RADIO_SEED = 424_242
@@ -16,12 +16,13 @@ RADIO_SIZE = 2000
 RADIO_SNR = (2.0, 20.0)
 
 
-@lru_cache(maxsize=len(NOISE_TYPES))
+@lru_cache(maxsize=len(TRAINING_NOISES))
 def radio(noise: str) -> RadioSet:
-    """2000 traces, SNR log-uniform 2-20, no noise-only ones; a fixed seed per noise type."""
-    if noise not in NOISE_TYPES:
-        raise UserError(f"noise must be one of {', '.join(NOISE_TYPES)}, not {noise!r}")
-    data = simulate(RADIO_SIZE, noise, RADIO_SNR, seed=(RADIO_SEED, NOISE_TYPES.index(noise)))
+    """2000 traces, SNR log-uniform 2-20, no noise-only ones; a fixed seed per noise type
+    (the mix of all three too)."""
+    if noise not in TRAINING_NOISES:
+        raise UserError(f"noise must be one of {', '.join(TRAINING_NOISES)}, not {noise!r}")
+    data = simulate(RADIO_SIZE, noise, RADIO_SNR, seed=(RADIO_SEED, TRAINING_NOISES.index(noise)))
     for a in (data.noisy, data.clean, data.snr):
         a.setflags(write=False)
     return data

@@ -24,6 +24,10 @@ from autoenc.errors import UserError
 from autoenc.files import atomic_write_bytes
 
 NOISE_TYPES = ("galactic", "uniform", "cosine")
+# Training (and held-out) noise: one of the three, or a mix where each trace draws one of
+# them at random, so a single model learns all three.
+MIX = "mix"
+TRAINING_NOISES = (*NOISE_TYPES, MIX)
 N_SAMPLES = 500
 FS_HZ = 180e6
 BAND_HZ = (30e6, 80e6)
@@ -154,6 +158,20 @@ def _rfi(rng: np.random.Generator, n: int, background_rms: np.ndarray) -> np.nda
     return _carriers(rng, n, count, rms)
 
 
+NOISE_MAKERS = {"galactic": _galactic, "uniform": _uniform, "cosine": _cosine}
+
+
+def _mixed(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Each trace's noise of one of the three kinds, drawn uniformly."""
+    kind = rng.integers(len(NOISE_TYPES), size=n)
+    out = np.empty((n, N_SAMPLES), np.float32)
+    for i, name in enumerate(NOISE_TYPES):
+        rows = np.flatnonzero(kind == i)
+        if len(rows):
+            out[rows] = NOISE_MAKERS[name](rng, len(rows))
+    return out
+
+
 def _pulses(rng: np.random.Generator, n: int) -> np.ndarray:
     """Air-shower pulses through the receiver chain, each scaled to a peak |amplitude| of 1."""
     f, h, _ = _chain()
@@ -176,15 +194,15 @@ def simulate(n: int, noise: str = "galactic", snr_range: tuple[float, float] = (
     The same seed gives the same traces; a sequence such as (seed, step) gives
     independent streams, e.g. fresh traces for every training step.
     """
-    if noise not in NOISE_TYPES:
-        raise UserError(f"noise must be one of {', '.join(NOISE_TYPES)}, not {noise!r}")
+    if noise not in TRAINING_NOISES:
+        raise UserError(f"noise must be one of {', '.join(TRAINING_NOISES)}, not {noise!r}")
     lo, hi = snr_range
     if not 0 < lo <= hi:
         raise UserError(f"snr range must satisfy 0 < min <= max, not {lo}..{hi}")
     if not 0 <= noise_only_fraction <= 1:
         raise UserError(f"noise_only_fraction must lie in [0, 1], not {noise_only_fraction}")
     rng = np.random.default_rng(seed)
-    make_noise = {"galactic": _galactic, "uniform": _uniform, "cosine": _cosine}[noise]
+    make_noise = _mixed if noise == MIX else NOISE_MAKERS[noise]
     noisy = np.empty((n, N_SAMPLES), np.float32)
     clean = np.empty((n, N_SAMPLES), np.float32)
     snr = np.empty(n, np.float32)

@@ -6,7 +6,6 @@ Every connection is short-lived or per-thread; WAL lets readers go on while a ru
 """
 from __future__ import annotations
 
-import io
 import json
 import os
 import sqlite3
@@ -21,6 +20,8 @@ from typing import Any
 import numpy as np
 
 from autoenc.errors import UserError
+from autoenc.runs.blobs import array_to_blob, blob_to_array
+from autoenc.runs.history import HISTORY_BUDGET, to_drop
 from autoenc.runs.read_only import ReadOnlyFile
 from autoenc.runs.run import Run
 from autoenc.runs.schema import check_version, create_or_upgrade
@@ -29,17 +30,6 @@ from autoenc.runs.schema import check_version, create_or_upgrade
 # dead too (the pid may have been reused after a reboot).
 HEARTBEAT_TIMEOUT_S = 120.0
 
-SAMPLES_KEPT = 8  # per run and name: pages show the latest, a few older for history
-
-
-def array_to_blob(a: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, np.ascontiguousarray(a), allow_pickle=False)
-    return buf.getvalue()
-
-
-def blob_to_array(b: bytes) -> np.ndarray:
-    return np.load(io.BytesIO(b), allow_pickle=False)
 
 
 def pid_alive(pid: int | None) -> bool:
@@ -334,18 +324,18 @@ class RunStore:
             db.execute("DELETE FROM samples WHERE run_id=? AND step>?", (run_id, after_step))
 
     def put_sample(self, run_id: str, step: int, name: str, array: np.ndarray, keep: int | None = None) -> None:
-        """Store a sample; the newest `keep` (default SAMPLES_KEPT) of this run and name stay."""
+        """Store a sample; at most `keep` (default HISTORY_BUDGET) of this run and name stay,
+        thinned evenly over the run (runs/history.py)."""
         blob = array_to_blob(array)
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO samples (run_id, step, name, data, time) VALUES (?,?,?,?,?)",
                 (run_id, step, name, blob, time.time()),
             )
-            db.execute(
-                "DELETE FROM samples WHERE run_id=? AND name=? AND seq NOT IN "
-                "(SELECT seq FROM samples WHERE run_id=? AND name=? ORDER BY seq DESC LIMIT ?)",
-                (run_id, name, run_id, name, keep or SAMPLES_KEPT),
-            )
+            rows = db.execute("SELECT seq, step FROM samples WHERE run_id=? AND name=? ORDER BY seq",
+                              (run_id, name)).fetchall()
+            drop = to_drop([r["step"] for r in rows], keep or HISTORY_BUDGET)
+            db.executemany("DELETE FROM samples WHERE seq=?", [(rows[i]["seq"],) for i in drop])
 
     def sample_history(self, run_id: str, name: str) -> list[tuple[int, np.ndarray]]:
         """Every kept sample of this run and name, oldest first, as (step, array)."""

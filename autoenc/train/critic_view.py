@@ -26,7 +26,7 @@ N_VIEW = 64          # images in each fixed batch
 N_EXTREMES = 8       # images in each row of the extremes grid
 VIEW = "critic_view"            # the sample names in the run store
 EXTREMES = "critic_extremes"
-HISTORY = 200        # critic views a run keeps (the page's heat strip), thinned to the newest
+EXTREMES_KEPT = 20   # a run's history keeps fewer of these big grids than of its other samples
 
 
 @contextmanager

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from autoenc.data.heldout import RADIO_SEED
-from autoenc.data.radio import NOISE_TYPES, from_unit, simulate, to_unit
+from autoenc.data.radio import TRAINING_NOISES, from_unit, simulate, to_unit
 from autoenc.errors import UserError
 from autoenc.inference.denoiser import evaluate, example_indices, predict_unit
 from autoenc.metrics.signal import peak_accuracy, snr_gain_db
@@ -37,8 +37,8 @@ class DenoiserConfig(TrainSettings):
     steps: int = setting(1500, "optimisation steps to train for", lo=1, hi=10_000_000)
     batch_size: int = setting(32, "traces per step", lo=1, hi=4096)
     lr: float = setting(2e-3, "Adam learning rate", lo=1e-7, hi=1.0)
-    noise: str = setting("galactic", "noise: galactic (realistic sky + receiver), uniform or cosine",
-                         choices=NOISE_TYPES)
+    noise: str = setting("galactic", "noise: galactic (realistic sky + receiver), uniform, cosine, or a mix "
+                                     "of the three (each trace one of them)", choices=TRAINING_NOISES)
     snr_min: float = setting(1.5, "lowest training SNR (max |signal| / RMS noise)", lo=0.1, hi=1000.0)
     snr_max: float = setting(20.0, "highest training SNR (drawn log-uniform in between)", lo=0.1, hi=1000.0)
     noise_only_fraction: float = setting(0.0, "share of training traces with no pulse", lo=0.0, hi=0.9)
@@ -151,11 +151,11 @@ class DenoiserTask(Task):
     # -- shipped checkpoints and evaluation -------------------------------------------
     @classmethod
     def pretrain_plan(cls) -> list[PretrainItem]:
-        return [PretrainItem(shipped_file(noise), {"noise": noise, "steps": PRETRAIN_STEPS}) for noise in NOISE_TYPES]
+        return [PretrainItem(shipped_file(noise), {"noise": noise, "steps": PRETRAIN_STEPS}) for noise in TRAINING_NOISES]
 
     @classmethod
     def add_eval_arguments(cls, parser) -> None:
-        parser.add_argument("--noise", choices=NOISE_TYPES,
+        parser.add_argument("--noise", choices=TRAINING_NOISES,
                             help="held-out noise type (default: the checkpoint's; galactic for the shipped one)")
 
     @classmethod

@@ -39,7 +39,7 @@ from autoenc.metrics.judge import (
 from autoenc.models.gan import build_critic, build_generator
 from autoenc.train import losses
 from autoenc.train.augment import random_orientation
-from autoenc.train.critic_view import HISTORY, VIEW, CriticView
+from autoenc.train.critic_view import EXTREMES, EXTREMES_KEPT, CriticView
 from autoenc.train.ema import make_ema
 from autoenc.train.gan_config import ACGANConfig, GANConfig, Recipe, WGANDivConfig, WGANGPConfig, adam
 from autoenc.train.gan_state import GANCheckpointState
@@ -66,9 +66,9 @@ class GANTask(GANCheckpointState, Task):
     recipe: ClassVar[Recipe] = Recipe(steps=3000)
     step_units = ("critic", "generator")
     critic_view_probabilities: ClassVar[bool] = True    # the critic's view in D's P(real), not scores
-    # the critic's view: its rows (critic_beliefs), and how many views a run keeps for the page
+    # the critic's view: its rows (critic_beliefs)
     critic_view_rows: ClassVar[tuple[str, ...]] = ("real", "fake")
-    sample_history = {VIEW: HISTORY}
+    sample_history = {EXTREMES: EXTREMES_KEPT}
 
     def __init__(self, config: GANConfig, device: torch.device, data: GalaxySet | None = None):
         """data: the galaxies to train on; by default the set the config names."""

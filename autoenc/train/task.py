@@ -155,7 +155,8 @@ class Task:
     def steps_per_epoch(self) -> int:
         return 1
 
-    # Samples (snapshot's names) of which a run keeps more than the store's default: name -> count.
+    # Samples (snapshot's names) of which a run keeps another number than the store's history
+    # budget (runs/history.py): name -> count.
     sample_history: ClassVar[dict[str, int]] = {}
     # Step mode (runs/step_mode.py): the single updates `unit_step` can make, () if none.
     step_units: ClassVar[tuple[str, ...]] = ()

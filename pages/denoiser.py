@@ -7,6 +7,7 @@ import streamlit as st
 from autoenc.data import heldout, radio
 from autoenc.errors import UserError
 from autoenc.evalcache import cached
+from autoenc.inference import cross_noise
 from autoenc.inference import denoiser as dn
 from autoenc.paths import shipped_path
 from autoenc.registry import get_model
@@ -18,7 +19,8 @@ from pages.ui.setup import page_setup
 from pages.ui.text import text
 from pages.ui.traces import ZOOM_US, spectra_figure, trace_figure
 
-NOISE_LABELS = {"galactic": "realistic (galactic)", "uniform": "uniform", "cosine": "cosine"}
+NOISE_LABELS = {"galactic": "realistic (galactic)", "uniform": "uniform", "cosine": "cosine",
+                radio.MIX: "a mix of all three"}
 TASK = get_model("denoiser").task_class()
 
 
@@ -41,7 +43,8 @@ st.markdown(text("denoiser", "What to look at"))
 with st.expander("Try this", expanded=True):
     st.markdown(text("denoiser", "Try this"))
 c1, c2 = st.columns([1, 1])
-noise = c1.radio("Noise type", radio.NOISE_TYPES, format_func=NOISE_LABELS.get, horizontal=True, key="noise")
+noise = c1.radio("Noise type", radio.TRAINING_NOISES, format_func=NOISE_LABELS.get, horizontal=True, key="noise",
+                 help="what a new run trains on and the held-out set below; the mix gives each trace one of the three")
 snr_lo, snr_hi = c2.slider("SNR range (max |signal| / RMS noise)", 1.0, 30.0, (2.0, 20.0), step=0.5, key="snr")
 zoom = st.toggle(f"Zoom the traces on the pulse (±{ZOOM_US:g} µs around its peak)", value=True, key="zoom",
                  help="off: the whole 2.78 µs trace")
@@ -147,6 +150,44 @@ fig = spectra_figure(spectra)
 st.plotly_chart(fig, width="stretch", key="spectra")
 st.dataframe(pd.DataFrame(table).style.format({"peak accuracy": "{:.1%}", "SNR gain (dB)": "{:+.1f}",
                                                "the article's accuracy": "{:.0%}"}), hide_index=True, width="stretch")
+
+# -- each model on each noise ----------------------------------------------------------
+@st.cache_data(show_spinner="Evaluating every model on every noise type…", max_entries=16)
+def noise_matrix(models: tuple[tuple[str, str, str, float], ...]) -> list[cross_noise.Cell]:
+    """(row, training noise, file, its mtime) each: the mtime makes a rewritten file a new key."""
+    return cross_noise.matrix({row: (trained_on, Path(path)) for row, trained_on, path, _ in models})
+
+
+def noise_table(cells: list[cross_noise.Cell], labels: dict[str, str]):
+    """Rows the models, columns the noise types, 'accuracy · gain' in each cell, the diagonal marked."""
+    grid = pd.DataFrame(index=list(labels.values()), columns=[NOISE_LABELS[n] for n in radio.NOISE_TYPES])
+    marks = pd.DataFrame("", index=grid.index, columns=grid.columns)
+    for c in cells:
+        where = (labels[c.row], NOISE_LABELS[c.tested_on])
+        grid.loc[where] = f"{c.peak_accuracy:.1%} · {c.snr_gain_db:+.1f} dB"
+        if c.diagonal:
+            marks.loc[where] = "font-weight: bold; background-color: rgba(28, 126, 214, 0.2)"
+    return grid.style.apply(lambda _: marks, axis=None)
+
+
+def points(share: float) -> str:
+    return f"{100 * share:.1f}"
+
+
+st.subheader("Each model on each noise")
+models = cross_noise.shipped_models()
+labels = {row: f"trained on {NOISE_LABELS[row]}" for row in models}
+if source != "shipped checkpoint":
+    models["selected"] = (noise, checkpoint)
+    labels["selected"] = f"{source} (trained on {NOISE_LABELS[noise]})"
+cells = noise_matrix(tuple((row, n, str(p), p.stat().st_mtime) for row, (n, p) in models.items()))
+st.dataframe(noise_table(cells, labels), width="stretch")
+found = cross_noise.findings(cells)
+mix = "" if found.mix_gap is None else text("denoiser", "The mix of all three", mix_gap=points(found.mix_gap),
+                                                       off_drop=points(found.off_drop))
+st.caption(text("denoiser", "Each model on each noise", own_best=found.own_best, columns=found.columns,
+                off_drop=points(found.off_drop), worst_trained=NOISE_LABELS[found.worst[0]],
+                worst_tested=NOISE_LABELS[found.worst[1]], worst_accuracy=f"{found.worst[2]:.1%}", mix=mix))
 
 # -- bring your own traces -------------------------------------------------------------
 with st.expander("Try the model on your own traces (radio_data.npz)"):

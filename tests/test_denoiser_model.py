@@ -143,6 +143,6 @@ def test_heldout_set_is_fixed_and_evaluate_reports():
 
 def test_pretrain_plan_covers_every_noise():
     plan = dn.DenoiserTask.pretrain_plan()
-    assert [p.file for p in plan] == [dn.shipped_file(n) for n in radio.NOISE_TYPES]
+    assert [p.file for p in plan] == [dn.shipped_file(n) for n in radio.TRAINING_NOISES]
     for item in plan:
         config_from_dict(dn.DenoiserConfig, item.settings)

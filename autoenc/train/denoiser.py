@@ -165,5 +165,5 @@ class DenoiserTask(Task):
 
 
 def shipped_file(noise: str) -> str:
-    """The shipped checkpoint trained on a noise type."""
+    """The shipped checkpoint trained on a noise type (or on the mix of all three)."""
     return f"denoiser-{noise}.safetensors"

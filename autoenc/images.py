@@ -51,10 +51,11 @@ def to_png(image) -> bytes:
     return buf.getvalue()
 
 
-def to_gif(frames, duration_ms: int = 80, boomerang: bool = True, scale: int = 1) -> bytes:
+def to_gif(frames, duration_ms: int | list[int] = 80, boomerang: bool = True, scale: int = 1, fast: bool = False) -> bytes:
     """uint8 frames (N, H, W, 3) -> looping animated GIF bytes. boomerang plays the
     frames forward then back (a -> b -> a) so the loop has no jump; scale enlarges
-    the frames (nearest neighbour) for small thumbnails."""
+    the frames (nearest neighbour) for small thumbnails; duration_ms may be one per frame; fast picks each frame's palette
+    by octree (5 ms for a 530 px frame, against 170 ms for the finer median cut)."""
     a = np.asarray(frames, dtype=np.uint8)
     if a.ndim != 4 or len(a) == 0:
         raise UserError(f"a GIF needs frames shaped (N, H, W, 3), not {a.shape}")
@@ -62,8 +63,10 @@ def to_gif(frames, duration_ms: int = 80, boomerang: bool = True, scale: int = 1
         a = np.concatenate([a, a[-2:0:-1]])
     if scale > 1:
         a = a.repeat(scale, axis=1).repeat(scale, axis=2)
-    imgs = [Image.fromarray(f).quantize(colors=256, method=Image.Quantize.MEDIANCUT) for f in a]
+    method = Image.Quantize.FASTOCTREE if fast else Image.Quantize.MEDIANCUT
+    imgs = [Image.fromarray(f).quantize(colors=256, method=method) for f in a]
     buf = io.BytesIO()
     imgs[0].save(buf, format="GIF", save_all=True, append_images=imgs[1:],
-                 duration=int(duration_ms), loop=0, disposal=1)
+                 duration=duration_ms if isinstance(duration_ms, list) else int(duration_ms),
+                 loop=0, disposal=1)
     return buf.getvalue()

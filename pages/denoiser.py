@@ -1,6 +1,7 @@
 """Denoiser: a 1-D conv autoencoder cleans cosmic-ray radio pulses out of three kinds of noise."""
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -9,12 +10,14 @@ from autoenc.errors import UserError
 from autoenc.evalcache import cached
 from autoenc.inference import cross_noise
 from autoenc.inference import denoiser as dn
+from autoenc.metrics.signal import power_spectrum
 from autoenc.paths import shipped_path
 from autoenc.registry import get_model
-from autoenc.runs import launcher
+from autoenc.runs import history, launcher
 from autoenc.train.denoiser import DenoiserConfig, shipped_file
+from pages.ui.history import HistoryViews, run_history
 from pages.ui.models import checkpoint_picker, trained_model
-from pages.ui.runs import get_store, live_chart, run_controls, run_picker
+from pages.ui.runs import get_store, run_controls, run_picker
 from pages.ui.setup import page_setup
 from pages.ui.text import text
 from pages.ui.traces import ZOOM_US, spectra_figure, trace_figure
@@ -83,11 +86,41 @@ def start() -> str:
     return launcher.start_run(store, "denoiser", settings, max_seconds=float(max_seconds))
 
 
+def validation_figures(m: dict[str, float]) -> dict[str, str]:
+    return {"peak accuracy": f"{m['val_peak_accuracy']:.1%}" if "val_peak_accuracy" in m else "–",
+            "SNR gain (median)": f"{m['val_snr_gain_db']:+.1f} dB" if "val_snr_gain_db" in m else "–"}
+
+
+def draw_examples(step: int, traces: np.ndarray) -> None:
+    """The run's three validation examples at a step, and their spectra."""
+    cols = st.columns(3)
+    for i, (col, (noisy, truth, output)) in enumerate(zip(cols, traces)):
+        show_trace(col, {"noisy": noisy, "truth": truth, "output": output}, f"step {step:,}: example {i + 1}",
+                   f"hist_{i}", height=230)
+    spectra = {"the three examples": {"noisy": power_spectrum(traces[:, 0]), "truth": power_spectrum(traces[:, 1]),
+                                      "output": power_spectrum(traces[:, 2])}}
+    st.plotly_chart(spectra_figure(spectra, height=260), width="stretch", key="hist_spectra")
+
+
+def validation_at(step: int) -> None:
+    at = history.metrics_at(store, shown.id, step, ("val_peak_accuracy", "val_snr_gain_db"))
+    if not at:
+        st.caption(f"No validation by step {step:,} yet.")
+        return
+    figures = validation_figures({name: v for name, (_, v) in at.items()})
+    measured = max(s for s, _ in at.values())
+    st.markdown(f"**Validation at step {measured:,}** (its latest by step {step:,}): "
+                + ", ".join(f"{label} {value}" for label, value in figures.items()))
+
+
 runs = [r for r in store.list(model="denoiser") if r.config.get("noise") == noise]
 shown = run_picker(runs, key=f"denoiser_{noise}", label=f"Run shown ({NOISE_LABELS[noise]} noise)")
 run_controls(store, shown, start, key=f"denoiser_{noise}")
 if shown:
-    live_chart(store, shown.id, TASK.chart_metrics, key="denoiser", title="MSE loss (train and validation)")
+    run_history(store, shown, HistoryViews(sample="val_traces", chart=TASK.chart_metrics, traces=True,
+                                           chart_title="MSE loss (train and validation)", draw=draw_examples,
+                                           at_step=validation_at, gif_name="examples.gif"),
+                key=f"denoiser_{noise}_history")
 else:
     st.info(f"No {NOISE_LABELS[noise]} run yet: press **Train**. Below, the shipped pretrained model is shown.")
 
@@ -96,11 +129,6 @@ st.subheader("Results on held-out traces")
 def held_out_figures(path: Path) -> dict[str, str]:
     r = heldout_report(str(path), path.stat().st_mtime, noise)
     return {"peak accuracy": f"{r['peak_accuracy']:.1%}", "SNR gain (median)": f"{r['snr_gain_db']:+.1f} dB"}
-
-
-def validation_figures(m: dict[str, float]) -> dict[str, str]:
-    return {"peak accuracy": f"{m['val_peak_accuracy']:.1%}" if "val_peak_accuracy" in m else "–",
-            "SNR gain (median)": f"{m['val_snr_gain_db']:+.1f} dB" if "val_snr_gain_db" in m else "–"}
 
 
 picked = checkpoint_picker(store, shown, {"shipped checkpoint": shipped_path(shipped_file(noise))},
@@ -183,11 +211,15 @@ if source != "shipped checkpoint":
 cells = noise_matrix(tuple((row, n, str(p), p.stat().st_mtime) for row, (n, p) in models.items()))
 st.dataframe(noise_table(cells, labels), width="stretch")
 found = cross_noise.findings(cells)
-mix = "" if found.mix_gap is None else text("denoiser", "The mix of all three", mix_gap=points(found.mix_gap),
-                                                       off_drop=points(found.off_drop))
-st.caption(text("denoiser", "Each model on each noise", own_best=found.own_best, columns=found.columns,
-                off_drop=points(found.off_drop), worst_trained=NOISE_LABELS[found.worst[0]],
-                worst_tested=NOISE_LABELS[found.worst[1]], worst_accuracy=f"{found.worst[2]:.1%}", mix=mix))
+if found is None:
+    st.caption("The shipped denoisers are not there, so there is nothing to compare the model with: make them "
+               "with `python -m autoenc pretrain denoiser`.")
+else:
+    mix = "" if found.mix_gap is None else text("denoiser", "The mix of all three", mix_gap=points(found.mix_gap),
+                                                           off_drop=points(found.off_drop))
+    st.caption(text("denoiser", "Each model on each noise", own_best=found.own_best, columns=found.columns,
+                    off_drop=points(found.off_drop), worst_trained=NOISE_LABELS[found.worst[0]],
+                    worst_tested=NOISE_LABELS[found.worst[1]], worst_accuracy=f"{found.worst[2]:.1%}", mix=mix))
 
 # -- bring your own traces -------------------------------------------------------------
 with st.expander("Try the model on your own traces (radio_data.npz)"):

@@ -14,13 +14,14 @@ from autoenc.inference import vae as V
 from autoenc.models.vae import ACTIVE_KL, build_vae, describe
 from autoenc.paths import shipped_path
 from autoenc.registry import get_model
-from autoenc.runs import launcher
+from autoenc.runs import history, launcher
 from autoenc.train.loop import CHECKPOINT_BUDGET, checkpoint_interval
 from autoenc.train.task import setting_meta
 from autoenc.train.vae import DEFAULT_SIZE, SHIPPED_FILE, SIZES, VAEConfig
+from pages.ui.history import HistoryViews, run_history
 from pages.ui.images import TILE_PX, show_grid, show_image
 from pages.ui.models import checkpoint_picker, trained_model
-from pages.ui.runs import get_store, live_chart, run_controls, run_picker, training_data
+from pages.ui.runs import get_store, run_controls, run_picker, training_data
 from pages.ui.setup import page_setup
 from pages.ui.text import text
 
@@ -100,22 +101,6 @@ def start() -> str:
                                              "data": data}, max_seconds=float(max_seconds))
 
 
-run_controls(store, shown, start, key="vae")
-if shown:
-    live_chart(store, shown.id, TASK.chart_metrics, key="vae", title="Loss terms")
-    latest = store.latest_sample(shown.id, "recon_grid")
-    if latest:
-        show_image(latest[1], f"originals (top) and reconstructions (bottom) at step {latest[0]}",
-                   tile=shown.config.get("image_size"))
-
-# -- the model explored below -----------------------------------------------------------
-def held_out_figures(path: Path) -> dict[str, str]:
-    size = trained_model(path, "vae").config.image_size
-    errors, kl = errors_and_kl(str(path), path.stat().st_mtime, size)
-    return {"reconstruction error (MSE per pixel)": f"{errors.mean():.2e}", "KL (nats)": f"{kl.sum():.0f}",
-            "dimensions in use": f"{int((kl > ACTIVE_KL).sum())} of {len(kl)}"}
-
-
 def validation_figures(m: dict[str, float]) -> dict[str, str]:
     """The run's logged validation, in the held-out figures' units (val_recon is summed over
     the pixels of an image; the table gives it per pixel and channel)."""
@@ -125,6 +110,32 @@ def validation_figures(m: dict[str, float]) -> dict[str, str]:
     return {"reconstruction error (MSE per pixel)": f"{m['val_recon'] / (3 * size * size):.2e}",
             "KL (nats)": f"{m['val_kl']:.0f}",
             "dimensions in use": f"{int(m['val_active_dims'])} of {shown.config.get('latent_dim', 50)}"}
+
+
+def validation_at(step: int) -> None:
+    at = history.metrics_at(store, shown.id, step, ("val_recon", "val_kl", "val_active_dims"))
+    if "val_recon" not in at:
+        st.caption(f"No validation by step {step:,} yet.")
+        return
+    figures = validation_figures({name: v for name, (_, v) in at.items()})
+    st.markdown(f"**Validation at step {at['val_recon'][0]:,}** (its latest by step {step:,}): "
+                + ", ".join(f"{label} {value}" for label, value in figures.items()))
+
+
+run_controls(store, shown, start, key="vae")
+if shown:
+    run_history(store, shown, HistoryViews(
+        sample="recon_grid", chart=TASK.chart_metrics, chart_title="Loss terms", gif_name="reconstructions.gif",
+        draw=lambda step, grid: show_image(grid, f"originals (top) and reconstructions (bottom) at step {step:,}",
+                                           tile=shown.config.get("image_size")),
+        at_step=validation_at), key="vae_history")
+
+# -- the model explored below -----------------------------------------------------------
+def held_out_figures(path: Path) -> dict[str, str]:
+    size = trained_model(path, "vae").config.image_size
+    errors, kl = errors_and_kl(str(path), path.stat().st_mtime, size)
+    return {"reconstruction error (MSE per pixel)": f"{errors.mean():.2e}", "KL (nats)": f"{kl.sum():.0f}",
+            "dimensions in use": f"{int((kl > ACTIVE_KL).sum())} of {len(kl)}"}
 
 
 picked = checkpoint_picker(store, shown, {"shipped convolutional VAE (64 px)": shipped_path(SHIPPED_FILE)},

@@ -76,3 +76,8 @@ def test_the_page_draws_the_matrix_with_the_diagonal_marked_and_trains_on_the_mi
     assert not at.exception
     assert any("No a mix of all three run yet" in i.value or "mix of all three" in i.value for i in at.info)
     assert float({m.label: m.value for m in at.metric}["Peak accuracy"].rstrip("%")) >= 85.0
+
+
+def test_no_findings_without_a_shipped_specialist():
+    assert cn.findings([]) is None
+    assert cn.findings([cn.Cell("selected", "galactic", "galactic", 0.8, 10.0)]) is None

@@ -15,8 +15,8 @@ from autoenc.data.radio import MIX, NOISE_TYPES, TRAINING_NOISES
 from autoenc.evalcache import cached
 from autoenc.inference.denoiser import evaluate
 from autoenc.paths import shipped_path
-from autoenc.trained import load_trained
 from autoenc.train.denoiser import shipped_file
+from autoenc.trained import load_trained
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,11 @@ class Findings:
     mix_gap: float | None     # the mix model's largest shortfall against the diagonal, None without it
 
 
-def findings(cells: list[Cell]) -> Findings:
-    """From the shipped rows (those named by their training noise)."""
+def findings(cells: list[Cell]) -> Findings | None:
+    """From the shipped rows (those named by their training noise); None without a specialist."""
     cells = [c for c in cells if c.row == c.trained_on]
+    if not any(c.diagonal for c in cells):
+        return None
     at = {(c.trained_on, c.tested_on): c.peak_accuracy for c in cells}
     specialists = [n for n in NOISE_TYPES if (n, n) in at]
     columns = [t for t in NOISE_TYPES if (t, t) in at]

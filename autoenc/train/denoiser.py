@@ -126,11 +126,11 @@ class DenoiserTask(Task):
         return {k: v for k, v in metrics.items() if math.isfinite(v)}
 
     def snapshot(self, step: int) -> dict[str, np.ndarray]:
-        """val_traces: (3 traces, [noisy, clean, recovered], 500) in [0, 1] units."""
+        """val_traces: (3 traces, [noisy, clean, recovered], 500) in microvolts."""
         i = list(self.example_index)
         x, y = self.val_x[i], self.val_y[i]
         stacked = torch.stack([x, y, predict_unit(self.model, x)], dim=1)
-        return {"val_traces": stacked.cpu().numpy().astype(np.float32)}
+        return {"val_traces": from_unit(stacked.cpu().numpy(), self.scale).astype(np.float32)}
 
     def modules(self) -> dict[str, torch.nn.Module]:
         return {"denoiser": self.model}

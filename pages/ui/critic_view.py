@@ -1,7 +1,8 @@
 """The critic's view on a GAN page (the library side: autoenc/train/critic_view.py): the
 critic's output on a fixed real batch against a generated one, its history as a heat strip,
 the gradient norms where the WGANs' penalties take them, and the images that fool it. Read
-from the run store, where the training process puts a view with every live grid."""
+from the run store, where the training process puts a view with every live grid; shown at the
+history slider's step."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,6 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from autoenc.runs import history
 from autoenc.runs.store import Run, RunStore
 from autoenc.train import critic_view as cv
 from pages.ui.charts import show_chart
@@ -16,39 +18,37 @@ from pages.ui.images import show_image
 from pages.ui.text import text
 
 REAL, FAKE = "#1f77b4", "#d62728"
-VIEW_SECONDS = 3.0      # a run writes a view with each grid, about every 3 s
 
 
-def critic_view_section(store: RunStore, run: Run, task_cls, key: str) -> None:
+def critic_view_section(store: RunStore, run: Run, task_cls, key: str, step: int) -> None:
+    """The critic's view at a history step (the newest kept at or before it), and its history
+    with that step marked."""
     st.subheader("The critic's view")
     probabilities = task_cls.critic_view_probabilities
     st.markdown(text("gans", "The critic's view, BCE" if probabilities else "The critic's view, WGAN"))
-
-    @st.fragment(run_every=VIEW_SECONDS if run.active else None)
-    def views():
-        history = store.sample_history(run.id, cv.VIEW)
-        if not history:
-            st.caption("The critic's view appears with the first samples of the run.")
-            return
-        steps = [s for s, _ in history]
-        arrays = [v for _, v in history]
-        rows = cv.view_rows(arrays[-1], task_cls.critic_view_rows)
-        lo, hi = cv.score_range(arrays[-1:], probabilities)
-        show_chart(histograms(rows, lo, hi, probabilities, steps[-1]), "Real against generated", key=f"{key}_hist")
-        strip = arrays if probabilities else [cv.centred(v) for v in arrays]
-        edges, shares = cv.heat_strip(strip, *cv.score_range(strip, probabilities))
-        show_chart(heat_strip(steps, edges, shares, probabilities), "Its history", key=f"{key}_strip")
-        if len(rows) > 2:
-            show_chart(norm_chart(rows), "Gradient norms where the penalty takes them", key=f"{key}_norms")
-            st.markdown(text("gans", "Gradient norms at the interpolates" if "interpolate_norms" in rows
-                             else "Gradient norms at real and generated images"))
-        extremes = store.latest_sample(run.id, cv.EXTREMES)
-        if extremes is not None:
-            st.markdown(text("gans", "What fools the critic", n=cv.N_EXTREMES))
-            show_image(extremes[1], f"Step {extremes[0]:,}: top row, the generated images the critic finds most "
-                       "real; middle, the generated ones it finds least real; bottom, the real ones it "
-                       "finds least real", tile=run.config.get("image_size"))
-    views()
+    kept = store.sample_history(run.id, cv.VIEW)
+    if not kept:
+        st.caption("The critic's view appears with the first samples of the run.")
+        return
+    steps = [s for s, _ in kept]
+    arrays = [v for _, v in kept]
+    i = history.at_step(steps, step)
+    rows = cv.view_rows(arrays[i], task_cls.critic_view_rows)
+    lo, hi = cv.score_range(arrays[i:i + 1], probabilities)
+    show_chart(histograms(rows, lo, hi, probabilities, steps[i]), "Real against generated", key=f"{key}_hist")
+    strip = arrays if probabilities else [cv.centred(v) for v in arrays]
+    edges, shares = cv.heat_strip(strip, *cv.score_range(strip, probabilities))
+    show_chart(heat_strip(steps, edges, shares, probabilities, cursor=steps[i]), "Its history", key=f"{key}_strip")
+    if len(rows) > 2:
+        show_chart(norm_chart(rows), "Gradient norms where the penalty takes them", key=f"{key}_norms")
+        st.markdown(text("gans", "Gradient norms at the interpolates" if "interpolate_norms" in rows
+                         else "Gradient norms at real and generated images"))
+    extremes = history.sample_at(store, run.id, cv.EXTREMES, step)
+    if extremes is not None:
+        st.markdown(text("gans", "What fools the critic", n=cv.N_EXTREMES))
+        show_image(extremes[1], f"Step {extremes[0]:,}: top row, the generated images the critic finds most "
+                   "real; middle, the generated ones it finds least real; bottom, the real ones it "
+                   "finds least real", tile=run.config.get("image_size"))
 
 
 def histograms(rows: dict[str, np.ndarray], lo: float, hi: float, probabilities: bool, step: int) -> go.Figure:
@@ -71,7 +71,8 @@ def histograms(rows: dict[str, np.ndarray], lo: float, hi: float, probabilities:
     return fig
 
 
-def heat_strip(steps: list[int], edges: np.ndarray, shares: np.ndarray, probabilities: bool) -> go.Figure:
+def heat_strip(steps: list[int], edges: np.ndarray, shares: np.ndarray, probabilities: bool,
+               cursor: int | None = None) -> go.Figure:
     centres = (edges[:-1] + edges[1:]) / 2
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
                         subplot_titles=("real images", "generated images"))
@@ -82,6 +83,8 @@ def heat_strip(steps: list[int], edges: np.ndarray, shares: np.ndarray, probabil
     fig.update_yaxes(title_text=label, row=1, col=1)
     fig.update_yaxes(title_text=label, row=2, col=1)
     fig.update_xaxes(title_text="step", row=2, col=1)
+    if cursor is not None:
+        fig.add_vline(x=cursor, line_dash="dot", line_color="#495057")
     fig.update_layout(height=380)
     return fig
 

@@ -1,7 +1,8 @@
 """The body shared by the four GAN pages (GAN, acGAN, WGAN-GP, WGAN-div).
 
 Each page file calls `gan_page(model)`. Top to bottom: the loss and what to expect, live
-training (losses and the fixed-z grid), 32 samples on demand (acGAN: a chosen class, and
+training (one history slider over the losses, the fixed-z grid, the measures and the critic's
+view), 32 samples on demand (acGAN: a chosen class, and
 one row per class from the same z), and mode collapse, measured (gan_measures.py). What
 differs per model comes from its Task (losses, chart, recipe) and its page text
 (pages/text/<page>.md); the numbers come from the library.
@@ -26,15 +27,15 @@ from autoenc.runs.page_defaults import PAGE_RECIPE, page_config
 from autoenc.runs.store import Run, RunStore
 from autoenc.train.losses import formulas
 from pages.ui.critic_view import critic_view_section
-from pages.ui.gan_measures import collapse_section
+from pages.ui.gan_measures import collapse_section, run_measures
+from pages.ui.history import HistoryViews, run_history
 from pages.ui.images import show_grid, show_image
 from pages.ui.models import best_label, checkpoint_picker, trained_model
 from pages.ui.neighbours import neighbour_section
-from pages.ui.runs import get_store, live_chart, run_controls, run_picker, training_data
+from pages.ui.runs import get_store, run_controls, run_picker, training_data
 from pages.ui.step_mode import step_controls
 from pages.ui.text import text
 
-GRID_SECONDS = 3.0          # the live grid: a run writes a new one about every 3 s
 N_SAMPLES, SAMPLE_COLS = 32, 8
 
 
@@ -147,7 +148,7 @@ def gan_page(model: str) -> None:
         st.stop()
     shown = training_section(store, model, task_cls)
     source = samples_section(store, model, shown)
-    collapse_section(store, model, shown, source)
+    collapse_section(store, model, source)
     neighbour_section(model, source)
 
 
@@ -183,27 +184,19 @@ def training_section(store: RunStore, model: str, task_cls) -> Run | None:
                 "shipped checkpoint when it is there.", icon=":material/play_circle:")
         return None
     title = "Losses" + (" and the Wasserstein estimate" if "wasserstein" in task_cls.chart_metrics else "")
-    live_chart(store, shown.id, task_cls.chart_metrics, key=f"{model}_loss", title=title, log_y=False)
-    live_grid(store, shown, task_cls)
-    critic_view_section(store, shown, task_cls, key=f"{model}_critic_view")
-    return shown
-
-
-def live_grid(store: RunStore, run: Run, task_cls) -> None:
-    """The run's latest grid from its fixed z; polls only while the run is active."""
     rows, cols = task_cls.grid_shape
     rows_note = ("one row per class, the same z down each column" if task_cls.n_classes
                  else f"the same {rows * cols} z all along")
 
-    @st.fragment(run_every=GRID_SECONDS if run.active else None)
-    def grid():
-        latest = store.latest_sample(run.id, "grid")
-        if latest is None:
-            st.caption("The first samples appear a few seconds after the run starts training.")
-            return
-        step, image = latest
-        show_image(image, f"Step {step:,}: {rows_note}", tile=run.config.get("image_size"))
-    grid()
+    def at_step(step: int) -> None:
+        run_measures(store, shown, model, step)
+        critic_view_section(store, shown, task_cls, key=f"{model}_critic_view", step=step)
+    views = HistoryViews(
+        sample="grid", chart=task_cls.chart_metrics, chart_title=title, log_y=False, gif_name="grid.gif",
+        draw=lambda step, image: show_image(image, f"Step {step:,}: {rows_note}", tile=shown.config.get("image_size")),
+        at_step=at_step)
+    run_history(store, shown, views, key=f"{model}_history")
+    return shown
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -13,12 +13,12 @@ from autoenc.errors import UserError
 from autoenc.inference.gan import sampling_generator
 from autoenc.metrics import judge as J
 from autoenc.paths import shipped_path
+from autoenc.runs import history
 from autoenc.runs.store import Run, RunStore
 from pages.ui.charts import show_chart
 from pages.ui.models import trained_model
 from pages.ui.text import text
 
-EVAL_SECONDS = 10.0         # measures are logged every eval_every steps: minutes apart
 MEASURE_N = 512             # samples the "measure" button judges (about 5-10 s on 2 cores)
 CLASS_COLOURS = ("#1c7ed6", "#e8590c")
 CURVE_LABELS = {"coverage": "coverage", "precision": "precision", "recall": "recall",
@@ -46,13 +46,11 @@ def classifier_missing() -> bool:
     return True
 
 
-def collapse_section(store: RunStore, model: str, shown: Run | None, source: Path | None) -> None:
+def collapse_section(store: RunStore, model: str, source: Path | None) -> None:
     st.subheader("Mode collapse, measured")
     st.markdown(text("gans", "Mode collapse, measured"))
     if classifier_missing():
         return
-    if shown is not None:
-        run_measures(store, shown, model)
     if source is not None:
         mtime = source.stat().st_mtime
         if st.button(f"Measure the sampled model ({MEASURE_N} samples)", icon=":material/analytics:",
@@ -70,22 +68,24 @@ def collapse_section(store: RunStore, model: str, shown: Run | None, source: Pat
             measures_view(m, f"{MEASURE_N} samples", key=f"{model}_measured")
 
 
-def run_measures(store: RunStore, run: Run, model: str) -> None:
-    """The run's logged evaluations: the latest histogram, and coverage / KID over training."""
-    @st.fragment(run_every=EVAL_SECONDS if run.active else None)
-    def view():
-        series, _ = store.series(run.id, J.EVAL_METRICS)
-        if "coverage" not in series:
-            every = run.config.get("eval_every", "?")
-            st.caption(f"Run {run.id} has no evaluation yet: it measures {J.EVAL_SAMPLES} samples every "
-                       f"{every} steps.")
-            return
-        latest = {name: ys[-1] for name, (xs, ys) in series.items()}
-        step = series["coverage"][0][-1]
-        st.markdown(f"**Run {run.id}**, latest evaluation at step {step:,} ({J.EVAL_SAMPLES} samples from a "
-                    "fixed z against the training images)")
-        measures_view(J.metrics_to_measures(latest), f"step {step:,}", key=f"{model}_run", series=series)
-    view()
+def run_measures(store: RunStore, run: Run, model: str, step: int) -> None:
+    """The run's logged evaluation at a history step (its latest by then), and coverage / KID
+    over training with the step marked."""
+    if not J.judge_available():
+        return
+    at = history.metrics_at(store, run.id, step, J.EVAL_METRICS)
+    if "coverage" not in at:
+        every = run.config.get("eval_every", "?")
+        st.caption(f"No evaluation by step {step:,}: the run measures {J.EVAL_SAMPLES} samples every "
+                   f"{every} steps (see Mode collapse, measured, below).")
+        return
+    series, _ = store.series(run.id, J.EVAL_METRICS)
+    measured = at["coverage"][0]
+    st.markdown(f"**Measured at step {measured:,}**, the run's latest evaluation by step {step:,} "
+                f"({J.EVAL_SAMPLES} samples from a fixed z against the training images; what the measures "
+                "mean: Mode collapse, measured, below)")
+    measures_view(J.metrics_to_measures({name: v for name, (_, v) in at.items()}), f"step {measured:,}",
+                  key=f"{model}_run", series=series, cursor=step)
 
 
 def show_verdict(v: J.Verdict) -> None:
@@ -100,8 +100,9 @@ def show_verdict(v: J.Verdict) -> None:
                    icon=":material/check_circle:")
 
 
-def measures_view(m: dict, label: str, key: str, series: dict | None = None) -> None:
-    """Histogram beside the data's, the numbers, a verdict, and curves over training if given."""
+def measures_view(m: dict, label: str, key: str, series: dict | None = None, cursor: int | None = None) -> None:
+    """Histogram beside the data's, the numbers, a verdict, and curves over training if given
+    (with a step marked: the history slider's)."""
     left, right = st.columns(2)
     fig = go.Figure()
     fig.add_bar(x=list(CLASS_NAMES), y=m["class_histogram"], name=f"generated ({label})",
@@ -131,6 +132,9 @@ def measures_view(m: dict, label: str, key: str, series: dict | None = None) -> 
         kid_fig = go.Figure()
         kid_fig.add_scatter(x=series["kid"][0], y=series["kid"][1], mode="lines+markers", name="KID")
         kid_fig.update_layout(height=300, xaxis_title="step")
+        if cursor is not None:
+            for fig in (curves, kid_fig):
+                fig.add_vline(x=cursor, line_dash="dot", line_color="#495057")
         c1, c2 = st.columns(2)
         show_chart(curves, (", ".join(shown[:-1]) + " and " + shown[-1]).capitalize() + " over training",
                    key=f"{key}_coverage", where=c1)

@@ -17,7 +17,7 @@ from autoenc.runs import launcher
 from autoenc.runs.store import Run, RunStore
 from pages.ui.charts import show_chart
 
-POLL_SECONDS = 2.0      # how often a live chart asks the store for new rows
+POLL_SECONDS = 2.0      # how often a live view asks the store for new rows
 MAX_POINTS = 400        # per series on screen; older points are merged pairwise beyond 2x this
 STATUS_COLOUR = {"queued": "gray", "running": "green", "stopped": "orange", "finished": "blue",
                  "failed": "red", "interrupted": "violet"}
@@ -60,40 +60,31 @@ def downsample(xs: list, ys: list) -> tuple[list, list]:
     return xs, ys
 
 
-def live_chart(store: RunStore, run_id: str, names: dict[str, str], key: str,
-               title: str = "Loss", log_y: bool = True) -> None:
-    """A chart of the metrics `names` (name -> legend label: a Task's chart_metrics) that
-    polls the store while the run is active, reading only new rows."""
+def loss_chart(store: RunStore, run: Run, names: dict[str, str], key: str, title: str = "Loss",
+               log_y: bool = True, cursor: int | None = None) -> None:
+    """A chart of the metrics `names` (name -> legend label: a Task's chart_metrics), reading
+    only the rows new since the last draw; `cursor` marks a step (the history slider's)."""
     state_key = f"_chart_{key}"
-    if st.session_state.get(state_key, {}).get("run") != run_id:
-        st.session_state[state_key] = {"run": run_id, "seq": 0, "series": {}}
+    if st.session_state.get(state_key, {}).get("run") != run.id:
+        st.session_state[state_key] = {"run": run.id, "seq": 0, "series": {}}
     state = st.session_state[state_key]
-    try:
-        was_active = store.get(run_id).active
-    except UserError:
-        st.info("This run no longer exists.")
+    _, state["seq"] = store.series(run.id, names, state["seq"], into=state["series"])
+    if not state["series"] and run.status == "queued":
+        st.info(f"**{title}**: run {run.id} waits in the queue; its curves start when it does.",
+                icon=":material/hourglass_top:")
         return
-
-    @st.fragment(run_every=POLL_SECONDS if was_active else None)
-    def chart():
-        _, state["seq"] = store.series(run_id, names, state["seq"], into=state["series"])
-        run = store.get(run_id)
-        if not state["series"] and run.status == "queued":
-            st.info(f"**{title}**: run {run.id} waits in the queue; its curves start when it does.",
-                    icon=":material/hourglass_top:")
-            return
-        for name, (xs, ys) in list(state["series"].items()):
-            state["series"][name] = downsample(xs, ys)
-        fig = go.Figure()
-        for name, label in names.items():
-            xs, ys = state["series"].get(name, ([], []))
-            fig.add_scatter(x=xs, y=ys, mode="lines", name=label)
-        fig.update_layout(height=320, xaxis_title="step", yaxis_type="log" if log_y else "linear")
-        show_chart(fig, title, key=f"{key}_plot")
-        st.caption(status_label(run))
-        if was_active and not run.active:
-            st.rerun()  # the run ended: redraw the page once, without a polling timer
-    chart()
+    for name, (xs, ys) in list(state["series"].items()):
+        state["series"][name] = downsample(xs, ys)
+    fig = go.Figure()
+    for name, label in names.items():
+        xs, ys = state["series"].get(name, ([], []))
+        fig.add_scatter(x=xs, y=ys, mode="lines", name=label)
+    if cursor is not None:
+        fig.add_vline(x=cursor, line_dash="dot", line_color="#495057",
+                      annotation_text=f"step {cursor:,}", annotation_position="top left")
+    fig.update_layout(height=320, xaxis_title="step", yaxis_type="log" if log_y else "linear")
+    show_chart(fig, title, key=f"{key}_plot")
+    st.caption(status_label(run))
 
 
 def run_picker(runs: list[Run], key: str, label: str = "Run shown") -> Run | None:

@@ -1,0 +1,132 @@
+"""The history slider of a model page: one slider over the steps a run recorded moves all its
+views at once (the samples at that step, a cursor on the loss chart, the measures logged by
+then), plays them as an animation, and exports them as a GIF (the library side:
+autoenc/runs/history.py, autoenc/animation.py).
+
+While the run trains the slider follows the newest step, unless the user has moved it; moving
+it back to the newest step follows again.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from autoenc.animation import history_gif
+from autoenc.runs import history
+from autoenc.runs.store import Run, RunStore
+from pages.ui.runs import POLL_SECONDS, loss_chart
+
+PLAY_SECONDS = 0.6          # between two frames while playing
+PLAY_FRAMES = 50            # a play walks the whole history in about this many frames
+
+
+@dataclass(frozen=True)
+class HistoryViews:
+    """What a page shows of a run at a step."""
+    sample: str                                 # the sample whose snapshots the slider walks
+    chart: dict[str, str]                       # the loss chart: metric -> legend label
+    chart_title: str
+    draw: Callable[[int, np.ndarray], None]     # draws a snapshot: (its step, array)
+    log_y: bool = True
+    at_step: Callable[[int], None] | None = None    # draws the page's other views at a step
+    traces: bool = False                        # snapshots are traces (drawn as lines in the GIF)
+    gif_name: str = "history.gif"
+
+
+def run_history(store: RunStore, run: Run, views: HistoryViews, key: str) -> int | None:
+    """The slider, its controls and every view at its step; returns the step shown (None
+    before the first snapshot)."""
+    slider, follow, playing = f"{key}_step", f"{key}_follow", f"{key}_playing"
+    st.session_state.setdefault(follow, True)
+    was_active = run.active
+    poll = PLAY_SECONDS if st.session_state.get(playing) else POLL_SECONDS if was_active else None
+
+    def moved():
+        steps = history.sample_steps(store, run.id, views.sample)
+        st.session_state[follow] = bool(steps) and st.session_state[slider] == steps[-1]
+        st.session_state[playing] = False
+
+    @st.fragment(run_every=poll)
+    def block() -> None:
+        if st.session_state.pop(f"{key}_restart", False):
+            st.rerun()          # Play or Pause: the whole page again, with the fragment's new timer
+        now = store.get(run.id)
+        steps = history.sample_steps(store, run.id, views.sample)
+        if steps:
+            step = place_slider(steps, slider, follow, playing)
+            controls(store, now, views, steps, slider, follow, playing, moved, key)
+            if st.session_state[follow]:    # the measures as they are now: a run is a little ahead of its last snapshot
+                step = max(step, now.step)
+        else:                   # nothing to slide over yet: the views as they are now
+            step = now.step
+        loss_chart(store, now, views.chart, key=f"{key}_loss", title=views.chart_title, log_y=views.log_y,
+                   cursor=step if steps else None)
+        shown = history.sample_at(store, run.id, views.sample, step)
+        if shown is not None:
+            views.draw(*shown)
+        elif now.status != "queued":
+            st.caption("The first samples appear a few seconds after the run starts training.")
+        if views.at_step is not None and now.status != "queued":
+            views.at_step(step)
+        if was_active and not now.active:
+            st.rerun()  # the run ended: redraw the page once, without a polling timer
+    block()
+    return st.session_state.get(slider)
+
+
+def place_slider(steps: list[int], slider: str, follow: str, playing: str) -> int:
+    """The step the slider stands at before it is drawn: the next frame while playing, the
+    newest while following, else the kept step nearest the user's (thinning may drop it)."""
+    current = st.session_state.get(slider)
+    if st.session_state.pop(f"{slider}_hold", False) and current in steps:     # play's first frame
+        step = current
+    elif st.session_state.get(playing):
+        i = steps.index(current) if current in steps else -1
+        i = min(len(steps) - 1, i + max(1, len(steps) // PLAY_FRAMES))
+        if i == len(steps) - 1:
+            st.session_state[playing] = False
+            st.session_state[follow] = True
+        step = steps[i]
+    elif st.session_state[follow] or current is None:
+        step = steps[-1]
+    else:
+        step = steps[history.at_step(steps, current)]
+    st.session_state[slider] = step
+    return step
+
+
+def controls(store: RunStore, run: Run, views: HistoryViews, steps: list[int], slider: str, follow: str,
+             playing: str, moved, key: str) -> None:
+    c1, c2, c3 = st.columns([6, 1, 1], vertical_alignment="bottom")
+    c1.select_slider("History: the step shown", options=steps, key=slider, on_change=moved,
+                     format_func=lambda s: f"{s:,}",
+                     help=f"the run keeps up to {history.HISTORY_BUDGET} snapshots, spread evenly over its steps")
+    def play():
+        if st.session_state[slider] == steps[-1]:      # at the end: play from the start
+            st.session_state[slider] = steps[0]
+        st.session_state[playing], st.session_state[follow] = True, False
+        st.session_state[f"{slider}_hold"] = True         # show where it starts before moving on
+        st.session_state[f"{key}_restart"] = True      # the timer changes: the page must redraw
+
+    def pause():
+        st.session_state[playing] = False
+        st.session_state[f"{key}_restart"] = True
+    if st.session_state.get(playing):
+        c2.button("Pause", icon=":material/pause:", key=f"{key}_pause", width="stretch", on_click=pause)
+    else:
+        c2.button("Play", icon=":material/play_arrow:", key=f"{key}_play", width="stretch", on_click=play,
+                  help="walk through the run's history; the slider then follows the newest step")
+
+    def gif() -> bytes:          # made when clicked, not on every redraw
+        frame_steps, frames = history.frames(store, run.id, views.sample)
+        return history_gif(frame_steps, frames, traces=views.traces)
+    c3.download_button("GIF", gif, f"{run.id}-{views.gif_name}", "image/gif", icon=":material/download:",
+                       key=f"{key}_gif", width="stretch", help="every kept snapshot as an animated GIF")
+    if st.session_state[follow] and run.active:
+        st.caption(f"{len(steps)} snapshots kept; following the newest step while the run trains "
+                   "(move the slider to look back).")
+    else:
+        st.caption(f"{len(steps)} snapshots kept, from step {steps[0]:,} to {steps[-1]:,}.")

@@ -67,7 +67,7 @@ def test_task_trains_and_the_loss_goes_down():
     assert set(val) == {"val_loss", "val_peak_accuracy", "val_snr_gain_db"}
     snap = task.snapshot(30)["val_traces"]
     assert snap.shape == (3, 3, 500) and snap.dtype == np.float32
-    np.testing.assert_allclose(np.median(snap[:, 1], axis=1), 0.0, atol=1e-3)  # clean rows (µV): the baseline
+    np.testing.assert_allclose(np.median(snap[:, 1], axis=1), 0.0, atol=1e-2)  # clean rows (µV): the baseline
     assert task.steps_per_epoch == 8
 
 

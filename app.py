@@ -11,7 +11,7 @@ from pages.ui.runs import get_store, status_label
 from pages.ui.text import text
 
 ROOT = Path(__file__).parent
-TOOLS = (("pages/datasets.py", "Datasets"), ("pages/runs.py", "Runs"))
+TOOLS = (("pages/datasets.py", "Datasets"), ("pages/runs.py", "Runs"), ("pages/compare.py", "Compare"))
 torch.set_num_threads(SERVER_THREADS)
 st.set_page_config(page_title="autoenc: autoencoders and GANs, live", page_icon=":material/auto_awesome:", layout="wide")
 
@@ -85,5 +85,6 @@ def build_navigation():
 
 navigation = build_navigation()
 if route_to := st.session_state.pop("_route_to", None):  # see pages.ui.setup.page_setup
-    st.switch_page(route_to)
+    page, query = route_to
+    st.switch_page(page, query_params=query)
 navigation.run()

@@ -117,7 +117,7 @@ runs = [r for r in store.list(model="denoiser") if r.config.get("noise") == nois
 shown = run_picker(runs, key=f"denoiser_{noise}", label=f"Run shown ({NOISE_LABELS[noise]} noise)")
 run_controls(store, shown, start, key=f"denoiser_{noise}")
 if shown:
-    run_history(store, shown, HistoryViews(sample="val_traces", chart=TASK.chart_metrics, traces=True,
+    run_history(store, shown, HistoryViews(sample=TASK.history_sample, chart=TASK.chart_metrics, traces=True,
                                            chart_title="MSE loss (train and validation)", draw=draw_examples,
                                            at_step=validation_at, gif_name="examples.gif"),
                 key=f"denoiser_{noise}_history")

@@ -125,7 +125,7 @@ def validation_at(step: int) -> None:
 run_controls(store, shown, start, key="vae")
 if shown:
     run_history(store, shown, HistoryViews(
-        sample="recon_grid", chart=TASK.chart_metrics, chart_title="Loss terms", gif_name="reconstructions.gif",
+        sample=TASK.history_sample, chart=TASK.chart_metrics, chart_title="Loss terms", gif_name="reconstructions.gif",
         draw=lambda step, grid: show_image(grid, f"originals (top) and reconstructions (bottom) at step {step:,}",
                                            tile=shown.config.get("image_size")),
         at_step=validation_at), key="vae_history")

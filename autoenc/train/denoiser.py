@@ -67,6 +67,7 @@ class DenoiserTask(Task):
     name = "denoiser"
     Config = DenoiserConfig
     chart_metrics = {"loss": "train", "val_loss": "validation"}
+    history_sample = "val_traces"
 
     def __init__(self, config: DenoiserConfig, device: torch.device):
         super().__init__(config, device)

@@ -54,6 +54,7 @@ class GANTask(GANCheckpointState, Task):
     name = "gan"
     Config = GANConfig
     chart_metrics = {"loss_g": "generator", "loss_d": "critic (discriminator)"}
+    history_sample = "grid"
     n_classes: ClassVar[int] = 0
     grid_shape: ClassVar[tuple[int, int]] = (4, 4)      # rows, columns of the live sample grid
     # the loss functions whose docstring formulas the page shows (critic, then generator)

@@ -158,6 +158,8 @@ class Task:
     # Samples (snapshot's names) of which a run keeps another number than the store's history
     # budget (runs/history.py): name -> count.
     sample_history: ClassVar[dict[str, int]] = {}
+    # The sample (a snapshot's name) a page's history slider and the Compare page walk.
+    history_sample: ClassVar[str] = ""
     # Step mode (runs/step_mode.py): the single updates `unit_step` can make, () if none.
     step_units: ClassVar[tuple[str, ...]] = ()
 

@@ -80,6 +80,7 @@ class VAETask(Task):
     name = "vae"
     Config = VAEConfig
     chart_metrics = {"recon": "reconstruction (train)", "kl": "KL (train)", "val_recon": "reconstruction (validation)"}
+    history_sample = "recon_grid"
 
     def __init__(self, config: VAEConfig, device: torch.device):
         super().__init__(config, device)

@@ -21,7 +21,7 @@ from autoenc.inference.gan import class_rows, generate, sampling_generator
 from autoenc.metrics.judge import EVAL_SAMPLES
 from autoenc.paths import shipped_path
 from autoenc.registry import get_model
-from autoenc.runs import launcher
+from autoenc.runs import compare, launcher
 from autoenc.runs.checkpoint import read_meta
 from autoenc.runs.page_defaults import PAGE_RECIPE, page_config
 from autoenc.runs.store import Run, RunStore
@@ -177,6 +177,7 @@ def training_section(store: RunStore, model: str, task_cls) -> Run | None:
         return launcher.start_run(store, model, settings, max_seconds=float(limit), paused=paused)
 
     run_controls(store, shown, start, key=model)
+    race_button(store, int(size), int(seed), float(limit), data, int(n_images), key=model)
     if shown is not None:
         step_controls(store, shown, int(shown.config.get("n_critic", cfg.n_critic)), key=f"{model}_stepmode")
     if shown is None:
@@ -192,11 +193,23 @@ def training_section(store: RunStore, model: str, task_cls) -> Run | None:
         run_measures(store, shown, model, step)
         critic_view_section(store, shown, task_cls, key=f"{model}_critic_view", step=step)
     views = HistoryViews(
-        sample="grid", chart=task_cls.chart_metrics, chart_title=title, log_y=False, gif_name="grid.gif",
+        sample=task_cls.history_sample, chart=task_cls.chart_metrics, chart_title=title, log_y=False, gif_name="grid.gif",
         draw=lambda step, image: show_image(image, f"Step {step:,}: {rows_note}", tile=shown.config.get("image_size")),
         at_step=at_step)
     run_history(store, shown, views, key=f"{model}_history")
     return shown
+
+
+def race_button(store: RunStore, size: int, seed: int, limit: float, data: str, n_images: int, key: str) -> None:
+    """Start GAN, WGAN-GP and WGAN-div with these settings and open their comparison."""
+    if st.button("Race GAN, WGAN-GP and WGAN-div", icon=":material/sports_score:", key=f"{key}_race",
+                 disabled=bool(store.read_only), help=text("gans", "The race button")):
+        try:
+            ids = compare.start_race(store, size, seed, data, n_images, max_seconds=limit)
+        except UserError as e:
+            st.error(str(e))
+            return
+        st.switch_page("pages/compare.py", query_params={"runs": ",".join(ids)})
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -17,5 +17,6 @@ def page_setup(page_file: str) -> None:
     fails if this hand-over stops working.
     """
     if PagesManager.uses_pages_directory:
-        st.session_state["_route_to"] = "pages/" + Path(page_file).name
+        # the link's query (e.g. /compare?runs=A,B) goes along
+        st.session_state["_route_to"] = ("pages/" + Path(page_file).name, st.query_params.to_dict())
         st.switch_page("app.py")

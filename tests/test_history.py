@@ -87,3 +87,12 @@ def test_blobs_are_compressed_and_old_uncompressed_ones_still_read():
     buf = io.BytesIO()
     np.save(buf, np.arange(5), allow_pickle=False)
     assert (blob_to_array(buf.getvalue()) == np.arange(5)).all()
+
+
+def test_several_snapshots_at_one_step_are_one_stop_of_the_slider(tmp_path):
+    store = RunStore(tmp_path)
+    rid = store.create_run("m", {})
+    for step, value in ((0, 1), (0, 2), (0, 3), (1, 4)):      # critic steps, then a generator step
+        store.put_sample(rid, step, "grid", np.full((2, 2, 3), value, np.uint8))
+    assert history.sample_steps(store, rid, "grid") == [0, 1]
+    assert (history.sample_at(store, rid, "grid", 0)[1] == 3).all()     # the newest at that step

@@ -38,11 +38,12 @@ def at_step(steps: Sequence[int], step: int) -> int:
 
 
 def sample_steps(store, run_id: str, name: str) -> list[int]:
-    """The steps of a run's kept snapshots of a sample, oldest first (no arrays read)."""
+    """The steps of a run's kept snapshots of a sample, oldest first, each once (step mode
+    writes several at one generator step: the newest of them is shown); no arrays read."""
     with store.connect() as db:
         rows = db.execute("SELECT step FROM samples WHERE run_id=? AND name=? ORDER BY seq",
                           (run_id, name)).fetchall()
-    return [r["step"] for r in rows]
+    return list(dict.fromkeys(r["step"] for r in rows))
 
 
 def sample_at(store, run_id: str, name: str, step: int) -> tuple[int, np.ndarray] | None:

@@ -79,11 +79,11 @@ names = compare.logged_names(store, chosen)
 if not names:
     st.info("None of these runs has logged anything yet: their curves start when they train.")
 else:
-    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
     default = [n for n in ("tv_distance", "coverage") if n in names] or names[:1]
-    shown = c1.multiselect("Curves", names, default=default, key="compare_curves",
+    shown = st.multiselect("Curves", names, default=default, key="compare_curves",
                            format_func=lambda n: LABELS.get(n, n))
-    by_time = c2.toggle("By wall time", key="compare_by_time", help="off: by step")
+    by_time = st.toggle("By wall time (seconds of training), not by step", key="compare_by_time",
+                        help="a WGAN makes fewer generator steps a second than the GAN: by time the race is fair")
 
     @st.fragment(run_every=3.0 if any(r.active for r in chosen) else None)
     def charts():

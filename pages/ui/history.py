@@ -100,10 +100,10 @@ def place_slider(steps: list[int], slider: str, follow: str, playing: str) -> in
 
 def controls(store: RunStore, run: Run, views: HistoryViews, steps: list[int], slider: str, follow: str,
              playing: str, moved, key: str) -> None:
-    c1, c2, c3 = st.columns([6, 1, 1], vertical_alignment="bottom")
-    c1.select_slider("History: the step shown", options=steps, key=slider, on_change=moved,
+    st.select_slider("History: the step shown", options=steps, key=slider, on_change=moved,
                      format_func=lambda s: f"{s:,}",
                      help=f"the run keeps up to {history.HISTORY_BUDGET} snapshots, spread evenly over its steps")
+
     def play():
         if st.session_state[slider] == steps[-1]:      # at the end: play from the start
             st.session_state[slider] = steps[0]
@@ -114,19 +114,21 @@ def controls(store: RunStore, run: Run, views: HistoryViews, steps: list[int], s
     def pause():
         st.session_state[playing] = False
         st.session_state[f"{key}_restart"] = True
+    # the buttons at their own width on a row of their own: beside the slider they were cut at 853 px
+    row = st.container(horizontal=True, vertical_alignment="center")
     if st.session_state.get(playing):
-        c2.button("Pause", icon=":material/pause:", key=f"{key}_pause", width="stretch", on_click=pause)
+        row.button("Pause", icon=":material/pause:", key=f"{key}_pause", on_click=pause)
     else:
-        c2.button("Play", icon=":material/play_arrow:", key=f"{key}_play", width="stretch", on_click=play,
-                  help="walk through the run's history; the slider then follows the newest step")
+        row.button("Play", icon=":material/play_arrow:", key=f"{key}_play", on_click=play,
+                   help="walk through the run's history; the slider then follows the newest step")
 
     def gif() -> bytes:          # made when clicked, not on every redraw
         frame_steps, frames = history.frames(store, run.id, views.sample)
         return history_gif(frame_steps, frames, traces=views.traces)
-    c3.download_button("GIF", gif, f"{run.id}-{views.gif_name}", "image/gif", icon=":material/download:",
-                       key=f"{key}_gif", width="stretch", help="every kept snapshot as an animated GIF")
+    row.download_button("GIF", gif, f"{run.id}-{views.gif_name}", "image/gif", icon=":material/download:",
+                        key=f"{key}_gif", help="every kept snapshot as an animated GIF")
     if st.session_state[follow] and run.active:
-        st.caption(f"{len(steps)} snapshots kept; following the newest step while the run trains "
-                   "(move the slider to look back).")
+        row.caption(f"{len(steps)} snapshots kept; following the newest step while the run trains "
+                    "(move the slider to look back).")
     else:
-        st.caption(f"{len(steps)} snapshots kept, from step {steps[0]:,} to {steps[-1]:,}.")
+        row.caption(f"{len(steps)} snapshots kept, from step {steps[0]:,} to {steps[-1]:,}.")

@@ -6,7 +6,7 @@ from autoenc.registry import MODELS
 from tests.browser import browser_page, exceptions_on, require_browser, screenshot, streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.browser
-EXPECTED_NAV = {"Home", "Datasets", "Runs"} | {spec.title for spec in MODELS.values() if spec.page}
+EXPECTED_NAV = {"Home", "Datasets", "Runs", "Compare"} | {spec.title for spec in MODELS.values() if spec.page}
 
 
 def nav_names(page) -> list[str]:

@@ -51,8 +51,9 @@ def test_a_paused_run_steps_by_hand_and_the_grid_follows(tmp_path):
         page.get_by_role("button", name="Pause", exact=True).first.click()
         wait_until(page, lambda: page.get_by_role("button", name="Play", exact=True).count(), 30, "the Play button back")
         critic, generator = counts(page)
-        before = grid(page)
-        assert before[0].startswith(f"Step {generator:,}:"), before[0]
+        # the grid where it paused: the page redraws the run's views every few seconds
+        before = wait_until(page, lambda: (g := grid(page))[0].startswith(f"Step {generator:,}:") and g, 15,
+                            "the grid where the run paused")
         page.get_by_role("button", name="1 generator step", exact=True).first.click()
         wait_until(page, lambda: counts(page) == (critic, generator + 1), 30, "one generator step")
         after = grid(page)

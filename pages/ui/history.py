@@ -1,6 +1,6 @@
 """The history slider of a model page: one slider over the steps a run recorded moves all its
 views at once (the samples at that step, a cursor on the loss chart, the measures logged by
-then), plays them as an animation, and exports them as a GIF (the library side:
+then), replays them as an animation, and exports them as a GIF (the library side:
 autoenc/runs/history.py, autoenc/animation.py).
 
 While the run trains the slider follows the newest step, unless the user has moved it; moving
@@ -17,9 +17,10 @@ import streamlit as st
 from autoenc.animation import history_gif
 from autoenc.runs import history
 from autoenc.runs.store import Run, RunStore
-from pages.ui.runs import POLL_SECONDS, loss_chart
+from pages.ui.runs import loss_chart
 
 PLAY_SECONDS = 0.6          # between two frames while playing
+REFRESH_SECONDS = 3.0       # while the run trains: a run writes a snapshot about every 3 s
 PLAY_FRAMES = 50            # a play walks the whole history in about this many frames
 
 
@@ -29,7 +30,7 @@ class HistoryViews:
     sample: str                                 # the sample whose snapshots the slider walks
     chart: dict[str, str]                       # the loss chart: metric -> legend label
     chart_title: str
-    draw: Callable[[int, np.ndarray], None]     # draws a snapshot: (its step, array)
+    draw: Callable[[int, np.ndarray], None] | None = None     # draws a snapshot: (its step, array)
     log_y: bool = True
     at_step: Callable[[int], None] | None = None    # draws the page's other views at a step
     traces: bool = False                        # snapshots are traces (drawn as lines in the GIF)
@@ -42,7 +43,7 @@ def run_history(store: RunStore, run: Run, views: HistoryViews, key: str) -> int
     slider, follow, playing = f"{key}_step", f"{key}_follow", f"{key}_playing"
     st.session_state.setdefault(follow, True)
     was_active = run.active
-    poll = PLAY_SECONDS if st.session_state.get(playing) else POLL_SECONDS if was_active else None
+    poll = PLAY_SECONDS if st.session_state.get(playing) else REFRESH_SECONDS if was_active else None
 
     def moved():
         steps = history.sample_steps(store, run.id, views.sample)
@@ -64,10 +65,10 @@ def run_history(store: RunStore, run: Run, views: HistoryViews, key: str) -> int
             step = now.step
         loss_chart(store, now, views.chart, key=f"{key}_loss", title=views.chart_title, log_y=views.log_y,
                    cursor=step if steps else None)
-        shown = history.sample_at(store, run.id, views.sample, step)
-        if shown is not None:
+        shown = history.sample_at(store, run.id, views.sample, step) if views.sample else None
+        if shown is not None and views.draw is not None:
             views.draw(*shown)
-        elif now.status != "queued":
+        elif views.sample and now.status != "queued":
             st.caption("The first samples appear a few seconds after the run starts training.")
         if views.at_step is not None and now.status != "queued":
             views.at_step(step)
@@ -117,9 +118,9 @@ def controls(store: RunStore, run: Run, views: HistoryViews, steps: list[int], s
     # the buttons at their own width on a row of their own: beside the slider they were cut at 853 px
     row = st.container(horizontal=True, vertical_alignment="center")
     if st.session_state.get(playing):
-        row.button("Pause", icon=":material/pause:", key=f"{key}_pause", on_click=pause)
-    else:
-        row.button("Play", icon=":material/play_arrow:", key=f"{key}_play", on_click=play,
+        row.button("Pause the replay", icon=":material/pause:", key=f"{key}_pause", on_click=pause)
+    else:   # not "Play": a GAN page's step mode has a Play that trains
+        row.button("Replay", icon=":material/replay:", key=f"{key}_play", on_click=play,
                    help="walk through the run's history; the slider then follows the newest step")
 
     def gif() -> bytes:          # made when clicked, not on every redraw

@@ -3,8 +3,9 @@ import streamlit as st
 
 from autoenc.registry import get_model
 from autoenc.runs import launcher
+from pages.ui.history import HistoryViews, run_history
 from pages.ui.models import checkpoint_picker, trained_model
-from pages.ui.runs import get_store, live_chart, run_controls, run_picker
+from pages.ui.runs import get_store, run_controls, run_picker
 from pages.ui.setup import page_setup
 
 page_setup(__file__)
@@ -16,7 +17,8 @@ lr = st.number_input("Learning rate", 1e-4, 1.0, task.Config.lr, key="tiny_lr")
 shown = run_picker(store.list(model="tiny"), key="tiny")
 run_controls(store, shown, lambda: launcher.start_run(store, "tiny", {"lr": float(lr)}), key="tiny")
 if shown:
-    live_chart(store, shown.id, task.chart_metrics, key="tiny", title="Loss")
+    run_history(store, shown, HistoryViews(sample=task.history_sample, chart=task.chart_metrics, chart_title="Loss"),
+                key="tiny")
 picked = checkpoint_picker(store, shown, {}, key="tiny_source")
 if picked:
     net = trained_model(picked[1], "tiny").modules["net"]

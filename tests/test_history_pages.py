@@ -123,3 +123,16 @@ def test_the_denoiser_and_vae_pages_slide_over_their_runs(home, shipped):
     assert not at.exception
     captions = [c for im in at.get("image") for c in im.captions]
     assert f"originals (top) and reconstructions (bottom) at step {steps[0]:,}" in captions
+
+
+def test_another_run_shown_starts_at_its_newest_step(home, shipped):
+    first = gan_run_with_history(home)
+    at = AppTest.from_file("../pages/gan.py", default_timeout=120).run()
+    at.select_slider(key="gan_history_step").set_value(10).run()
+    assert at.session_state["gan_history_follow"] is False
+    second = gan_run_with_history(home)
+    at.run()
+    at.selectbox(key="gan_run").set_value(second).run()
+    assert not at.exception
+    assert at.select_slider(key="gan_history_step").value == 30 and at.session_state["gan_history_follow"]
+    assert first != second

@@ -41,7 +41,10 @@ def run_history(store: RunStore, run: Run, views: HistoryViews, key: str) -> int
     """The slider, its controls and every view at its step; returns the step shown (None
     before the first snapshot)."""
     slider, follow, playing = f"{key}_step", f"{key}_follow", f"{key}_playing"
-    st.session_state.setdefault(follow, True)
+    if st.session_state.get(f"{key}_run") != run.id:       # another run shown: start at its newest step
+        st.session_state[f"{key}_run"] = run.id
+        st.session_state[follow], st.session_state[playing] = True, False
+        st.session_state.pop(slider, None)
     was_active = run.active
     poll = PLAY_SECONDS if st.session_state.get(playing) else REFRESH_SECONDS if was_active else None
 

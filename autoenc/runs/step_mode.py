@@ -73,12 +73,14 @@ def step_done(store: RunStore, run_id: str, kind: str, critic_steps: int, step: 
 
 def wait_for_steps(store: RunStore, run_id: str, critic_target: int, generator_target: int,
                    timeout_s: float = 60.0, poll_s: float = 0.05) -> Run:
-    """Wait until the run has done its asked-for updates (its counts reach the targets), has
-    ended, or timeout_s has passed; returns the run as it is then."""
+    """Wait until the run has done its asked-for updates (its counts reach the targets and
+    nothing asked for is pending: the counts are written a moment before the request is marked
+    done), has ended, or timeout_s has passed; returns the run as it is then."""
     deadline = time.monotonic() + timeout_s
     while True:
         run = store.get(run_id)
-        done = run.critic_steps >= critic_target and run.step >= generator_target
+        done = (run.critic_steps >= critic_target and run.step >= generator_target
+                and run.pending_critic == 0 and run.pending_generator == 0)
         if done or not run.active or time.monotonic() >= deadline:
             return run
         time.sleep(poll_s)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from autoenc.errors import UserError
 from autoenc.registry import MODELS, get_model
-from autoenc.runs import launcher
+from autoenc.runs import history, launcher
 from autoenc.runs.page_defaults import PAGE_RECIPE, PAGE_TIME_LIMIT
 from autoenc.runs.run import Run
 from autoenc.runs.store import RunStore
@@ -18,6 +18,7 @@ FINAL_MEASURES = ("tv_distance", "coverage", "precision", "kid", "class_accuracy
                   "val_snr_gain_db", "val_loss", "val_recon", "val_kl")
 # Settings the run machinery fills in and a comparison need not show.
 NOT_COMPARED = ("checkpoint_every", "checkpoint_seconds", "snapshot_seconds")
+LAST_STEP = 2**62           # "at or before" this step: a run's latest values
 
 
 def parse_run_ids(text: str | None) -> list[str]:
@@ -75,12 +76,10 @@ def logged_names(store: RunStore, runs: list[Run]) -> list[str]:
 def final_measures(store: RunStore, runs: list[Run]) -> dict[str, list[float | None]]:
     """measure -> each run's last logged value (None where it has none), for the measures any
     run logged."""
+    last = [history.metrics_at(store, run.id, LAST_STEP, FINAL_MEASURES) for run in runs]   # one query a run
     table = {}
     for name in FINAL_MEASURES:
-        values = []
-        for run in runs:
-            steps, series = store.metric_series(run.id, name)
-            values.append(float(series[-1]) if len(series) else None)
+        values = [float(m[name][1]) if name in m else None for m in last]
         if any(v is not None for v in values):
             table[name] = values
     return table

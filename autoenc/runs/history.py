@@ -68,8 +68,3 @@ def metrics_at(store, run_id: str, step: int, names: Iterable[str]) -> dict[str,
                           "AND value IS NOT NULL ORDER BY seq", (run_id, step, *names)).fetchall()
     return {r["name"]: (r["step"], r["value"]) for r in rows}
 
-
-def frames(store, run_id: str, name: str) -> tuple[list[int], list[np.ndarray]]:
-    """Every kept snapshot of `name`, oldest first: (steps, arrays), for an animation."""
-    history = store.sample_history(run_id, name)
-    return [s for s, _ in history], [a for _, a in history]

@@ -127,8 +127,8 @@ def controls(store: RunStore, run: Run, views: HistoryViews, steps: list[int], s
                    help="walk through the run's history; the slider then follows the newest step")
 
     def gif() -> bytes:          # made when clicked, not on every redraw
-        frame_steps, frames = history.frames(store, run.id, views.sample)
-        return history_gif(frame_steps, frames, traces=views.traces)
+        kept = store.sample_history(run.id, views.sample)
+        return history_gif([step for step, _ in kept], [a for _, a in kept], traces=views.traces)
     row.download_button("GIF", gif, f"{run.id}-{views.gif_name}", "image/gif", icon=":material/download:",
                         key=f"{key}_gif", help="every kept snapshot as an animated GIF")
     if st.session_state[follow] and run.active:

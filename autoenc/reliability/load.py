@@ -97,8 +97,18 @@ class Session:
     next_switch: float = 0.0
     arrived: float = 0.0
     last_x: float | None = None
+    visit_reads: list = field(default_factory=list)    # (seconds into the visit, chart x) read on this visit
     visit_updates: int = 0
     updates: int = 0
+
+    def read_chart(self) -> None:
+        """Read the Denoiser's chart: an update is a newer x than the visit's last read (the
+        first read is at arrival, so the whole visit counts, not only the time between reads)."""
+        x = self.student.chart_x()
+        self.visit_reads.append((round(time.monotonic() - self.arrived, 1), x))
+        if x is not None and (self.last_x is None or x > self.last_x):
+            self.visit_updates += self.last_x is not None
+            self.last_x = x
 
 
 def _open_session(browser, url: str, noise: str):
@@ -238,18 +248,17 @@ def load_test(home: Path, sessions: int = 30, seconds: float = 300.0, echo=None,
                     next_read += READ_EVERY_S
                     for s in open_:
                         if s.where == HOME_PAGE:
-                            x = s.student.chart_x()
-                            if x is not None and (s.last_x is None or x > s.last_x):
-                                s.visit_updates += s.last_x is not None
-                                s.last_x = x
+                            s.read_chart()
                 for i, s in enumerate(open_):
                     if time.monotonic() < s.next_switch:
                         continue
                     if s.where == HOME_PAGE:
+                        s.read_chart()
                         s.updates += s.visit_updates
                         if time.monotonic() - s.arrived >= CHART_VISIT_S and not s.visit_updates:
                             report.errors.append(f"session {i}: its loss chart did not move in "
-                                                 f"{time.monotonic() - s.arrived:.0f} s on the Denoiser page")
+                                                 f"{time.monotonic() - s.arrived:.0f} s on the Denoiser page "
+                                                 f"(read at (s, last x): {s.visit_reads})")
                     dest = rng.choice(pages) if s.where == HOME_PAGE else HOME_PAGE
                     try:
                         switch_times.append(s.student.switch(dest))
@@ -260,7 +269,9 @@ def load_test(home: Path, sessions: int = 30, seconds: float = 300.0, echo=None,
                     shown = s.student.tracebacks()
                     if shown:
                         report.errors.append(f"session {i}: traceback on {dest}: {shown[0][:200]}")
-                    s.where, s.arrived, s.last_x, s.visit_updates = dest, time.monotonic(), None, 0
+                    s.where, s.arrived, s.last_x, s.visit_updates, s.visit_reads = dest, time.monotonic(), None, 0, []
+                    if dest == HOME_PAGE:
+                        s.read_chart()
                     s.next_switch = time.monotonic() + rng.uniform(*switch_every_s)
                 time.sleep(0.2)
             for s in open_:

@@ -164,9 +164,10 @@ class ProtocolSession:
             with self._lock:
                 self._fragments[msg.auto_rerun.fragment_id] = msg.auto_rerun.interval
                 self._next_due.setdefault(msg.auto_rerun.fragment_id, time.monotonic() + msg.auto_rerun.interval)
-        elif kind == "stop_auto_rerun":
+        elif kind == "stop_auto_rerun":       # the fragments it names only (evicted nested ones)
             with self._lock:
-                self._fragments.clear()
+                for fid in msg.stop_auto_rerun.fragment_ids:
+                    self._fragments.pop(fid, None)
         elif kind == "script_finished" and msg.script_finished != FINISHED.FINISHED_FRAGMENT_RUN_SUCCESSFULLY:
             with self._finished:
                 if msg.script_finished != FINISHED.FINISHED_EARLY_FOR_RERUN:
@@ -196,5 +197,6 @@ class ProtocolSession:
             for fid in due:
                 try:
                     self._send_rerun(fid)
-                except Exception:  # noqa: BLE001 - the receiver reports the closed connection
-                    return
+                except Exception:  # noqa: BLE001 - the receiver reports a closed connection
+                    if self.closed_because:
+                        return

@@ -146,6 +146,14 @@ def build_parser(argv: list[str] | None = None, extra: Sequence[Command] = ()) -
     ply.add_argument("--speed", type=float, metavar="S", help="at most S generator steps a second (0: no limit)")
     pau = rsub.add_parser("pause", help="GAN runs: pause a run between two updates", parents=[home_opt])
     pau.add_argument("run_id", metavar="ID")
+    ex = rsub.add_parser("export", help="a run (or a shipped checkpoint, by file name) as one zip bundle, or "
+                         "as TensorBoard event files", parents=[home_opt])
+    ex.add_argument("run_id", metavar="ID", help="a run id, or a shipped checkpoint such as gan-64.safetensors")
+    ex.add_argument("--out", metavar="FILE", help="where to write the zip (default: ID.zip here)")
+    ex.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard event files under DIR instead")
+    im = rsub.add_parser("import", help="add a run from a bundle made by `runs export` (on this machine or another)",
+                         parents=[home_opt])
+    im.add_argument("file", metavar="FILE")
     lim = rsub.add_parser("limit", help="set how many runs may train at once", parents=[home_opt])
     lim.add_argument("n", type=int)
     return top
@@ -215,11 +223,37 @@ def cmd_runs(args) -> int:
     elif args.action == "delete":
         launcher.delete_run(store, args.run_id)
         print(f"run {args.run_id} deleted")
+    elif args.action in ("export", "import"):
+        return bundle_command(store, args)
     elif args.action == "limit":
         if args.n < 1:
             raise UserError("the limit must be at least 1")
         store.set_setting("max_concurrent", args.n)
         print(f"at most {args.n} run(s) will train at once")
+    return 0
+
+
+def bundle_command(store: RunStore, args) -> int:
+    """runs export | import: a run as a zip bundle or TensorBoard events, and a bundle back in."""
+    from autoenc.runs import bundle, bundle_import  # torch (the snippet's preview)
+    if args.action == "import":
+        path = Path(args.file)
+        if not path.is_file():
+            raise UserError(f"no such file: {path}")
+        run_id = bundle_import.import_bundle(store, path)
+        run = store.get(run_id)
+        print(f"run {run_id}: imported ({run.model}, {run.status} at step {run.step:,}, checkpoint at step "
+              f"{run.checkpoint_step or 0:,})")
+        return 0
+    if args.tensorboard:
+        from autoenc.runs.tensorboard_export import export_tensorboard
+        print(f"run {args.run_id}: TensorBoard events in {export_tensorboard(store, args.run_id, Path(args.tensorboard))}"
+              f" (open with: tensorboard --logdir {args.tensorboard})")
+        return 0
+    made = bundle.export_any(store, args.run_id)
+    out = Path(args.out) if args.out else Path(made.name)
+    out.write_bytes(made.data)
+    print(f"{out}: {len(made.data) / 1024**2:.1f} MB")
     return 0
 
 

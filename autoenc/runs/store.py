@@ -344,6 +344,26 @@ class RunStore:
                               (run_id, name)).fetchall()
         return [(r["step"], blob_to_array(r["data"])) for r in rows]
 
+    def sample_names(self, run_id: str) -> list[str]:
+        with self.connect() as db:
+            return [r[0] for r in db.execute("SELECT DISTINCT name FROM samples WHERE run_id=? ORDER BY name", (run_id,))]
+
+    def metric_rows(self, run_id: str) -> list[tuple[int, str, float, float]]:
+        """Every metric row of the run as (step, name, value, time), in the order written."""
+        with self.connect() as db:
+            return [tuple(r) for r in db.execute("SELECT step, name, value, time FROM metrics WHERE run_id=? "
+                                                 "ORDER BY seq", (run_id,))]
+
+    def add_history(self, run_id: str, metrics: Iterable[tuple[int, str, float, float]],
+                    samples: Iterable[tuple[int, str, np.ndarray]]) -> None:
+        """A run's curves (with their times) and kept samples as they were elsewhere (a bundle)."""
+        with self.transaction() as db:
+            db.executemany("INSERT INTO metrics (run_id, step, name, value, time) VALUES (?,?,?,?,?)",
+                           [(run_id, int(s), n, None if v is None else float(v), float(t))
+                            for s, n, v, t in metrics])
+            db.executemany("INSERT INTO samples (run_id, step, name, data, time) VALUES (?,?,?,?,?)",
+                           [(run_id, int(s), n, array_to_blob(a), time.time()) for s, n, a in samples])
+
     def latest_sample(self, run_id: str, name: str) -> tuple[int, np.ndarray] | None:
         with self.connect() as db:
             row = db.execute(

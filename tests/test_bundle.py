@@ -14,7 +14,7 @@ import pytest
 from autoenc.errors import UserError
 from autoenc.registry import get_model
 from autoenc.runs import bundle
-from autoenc.runs.bundle_import import import_bundle, read_bundle
+from autoenc.runs.bundle_import import import_bundle
 from autoenc.runs.store import RunStore
 from autoenc.trained import load_trained
 from tests.conftest import ROOT, run_cli

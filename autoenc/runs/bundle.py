@@ -87,13 +87,19 @@ def readme(title: str, model: str, config: dict, command: str, made_by: str, con
     return "\n".join([
         f"# {title}", "", made_by, "",
         "## Reproduce it", "", "```bash", command, "```", "",
-        "## Use the checkpoint", "",
-        "With the autoenc library installed (`pip install -r requirements.txt` in its repository), "
-        "run this next to `checkpoint.safetensors`:", "",
-        "```python", snippet(model, config).rstrip(), "```", "",
+        *use_section(model, config),
         "## What is in this bundle", "", *[f"- `{c}`" for c in contents], "",
         f"Import it into another autoenc store with `python -m autoenc runs import {title}.zip` "
         "or on the Runs page.", ""])
+
+
+def use_section(model: str, config: dict) -> list[str]:
+    code = snippet(model, config).rstrip()
+    if not code:
+        return []
+    return ["## Use the checkpoint", "",
+            "With the autoenc library installed (`pip install -r requirements.txt` in its repository), "
+            "run this next to `checkpoint.safetensors`:", "", "```python", code, "```", ""]
 
 
 def _zip(folder: str, files: dict[str, bytes]) -> bytes:
@@ -113,9 +119,12 @@ def _npz(kept: list[tuple[int, np.ndarray]]) -> bytes:
     return buf.getvalue()
 
 
-def _preview(model: str, config: dict, checkpoint: Path) -> bytes:
+def _preview(model: str, config: dict, checkpoint: Path) -> dict[str, bytes]:
+    """preview.png: what the README's snippet draws (nothing for a model without one)."""
+    if not snippet(model, config).strip():
+        return {}
     with contextlib.redirect_stdout(io.StringIO()):     # the snippet prints what it drew
-        return run_snippet(model, config, checkpoint)
+        return {"preview.png": run_snippet(model, config, checkpoint)}
 
 
 def export_run(store: RunStore, run_id: str) -> Bundle:
@@ -144,7 +153,7 @@ def export_run(store: RunStore, run_id: str) -> Bundle:
         if name == task.history_sample:
             files["history.gif"] = history_gif([s for s, _ in kept], [a for _, a in kept],
                                                traces=is_traces(kept[-1][1]))
-    files["preview.png"] = _preview(run.model, run.config, checkpoint)
+    files.update(_preview(run.model, run.config, checkpoint))
     record = {k: getattr(run, k) for k in RUN_FIELDS}
     files["bundle.json"] = json.dumps({"format": FORMAT, "version": VERSION, "model": run.model, "id": run.id,
                                        "run": record, "samples": names}, indent=1).encode()
@@ -167,7 +176,7 @@ def export_shipped(model: str, file: str) -> Bundle:
     config = meta.get("config", {})
     name = f"{model}-shipped-{Path(file).stem}"
     files = {CHECKPOINT: path.read_bytes(), "config.json": json.dumps(config, indent=1).encode(),
-             "preview.png": _preview(model, config, path)}
+             **_preview(model, config, path)}
     files["bundle.json"] = json.dumps({"format": FORMAT, "version": VERSION, "model": model, "id": name,
                                        "run": {"status": "finished", "step": int(meta.get("step", 0)),
                                                "checkpoint_step": int(meta.get("step", 0)),

@@ -1,4 +1,5 @@
-"""How a bundle's checkpoint is used elsewhere: the Python snippet its README shows, per model.
+"""How a bundle's checkpoint is used elsewhere: the Python snippet its README shows. Each
+model's Task names its snippet (Task.usage_snippet, one of the texts below).
 
 The snippet is the bundle's promise that the file works with the library alone, so the
 bundle's preview image is made by running that same snippet (`run_snippet`), not by other
@@ -10,12 +11,12 @@ import runpy
 import tempfile
 from pathlib import Path
 
-from autoenc.registry import MODELS
+from autoenc.registry import get_model
 
 CHECKPOINT = "checkpoint.safetensors"
 OUTPUT = "snippet-output.png"      # what the snippet writes
 
-GAN_SNIPPET = '''\
+GAN_TEMPLATE = '''\
 from PIL import Image
 from autoenc.images import image_grid
 from autoenc.inference.gan import generate, sampling_generator
@@ -23,13 +24,15 @@ from autoenc.trained import load_trained
 
 trained = load_trained("{checkpoint}", "{model}")
 generator = sampling_generator(trained.modules)      # the moving average of G where the file has one
-images = generate(generator, 16, seed=0{labels})      # (16, H, W, 3) uint8
+images = generate(generator, 16, seed=0%s)      # (16, H, W, 3) uint8
 Image.fromarray(image_grid(images, ncols=8)).save("{output}")
 print("{output}:", len(images), "samples of", images.shape[1], "px")
 '''
 
-SNIPPETS = {
-    "denoiser": '''\
+GAN = GAN_TEMPLATE % ""
+ACGAN = GAN_TEMPLATE % ", labels=0"          # class 0 only; labels=None cycles through the classes
+
+DENOISER = '''\
 from PIL import Image
 from autoenc.animation import trace_frame
 from autoenc.data import radio
@@ -42,8 +45,9 @@ recovered = denoise(model, traces.noisy)
 rms = ((recovered - traces.clean) ** 2).mean() ** 0.5
 Image.fromarray(trace_frame(list(zip(traces.noisy, traces.clean, recovered)))).save("{output}")
 print("{output}: 3 traces; RMS error of the recovered pulses %.1f µV" % rms)
-''',
-    "vae": '''\
+'''
+
+VAE = '''\
 from PIL import Image
 from autoenc.images import image_grid
 from autoenc.inference.vae import sample_prior
@@ -53,8 +57,9 @@ vae = load_trained("{checkpoint}", "vae").modules["vae"]
 images = sample_prior(vae, 16, seed=0)                  # decoded from z ~ N(0, I): (16, S, S, 3) uint8
 Image.fromarray(image_grid(images, ncols=8)).save("{output}")
 print("{output}:", len(images), "galaxies drawn from the prior")
-''',
-    "classifier": '''\
+'''
+
+CLASSIFIER = '''\
 from PIL import Image
 from autoenc.data.galaxies import render
 from autoenc.images import image_grid
@@ -66,22 +71,14 @@ galaxies = render(16, size=trained.config.image_size, seed=0)
 accuracy = (predict_proba(trained.modules["classifier"], galaxies.images).argmax(1) == galaxies.labels).mean()
 Image.fromarray(image_grid(galaxies.images, ncols=8)).save("{output}")
 print("{output}: 16 rendered galaxies, classified with accuracy %.2f" % accuracy)
-''',
-}
+'''
 
 
 def snippet(model: str, config: dict, checkpoint: str = CHECKPOINT, output: str = OUTPUT) -> str:
     """About 10 lines that load the checkpoint with the library and draw samples (or denoise
-    traces) into `output`."""
-    if model in SNIPPETS:
-        text = SNIPPETS[model]
-    elif model in MODELS:
-        text = GAN_SNIPPET
-    else:
-        raise KeyError(model)
-    labels = ", labels=0" if model == "acgan" else ""     # class 0 only; None cycles through the classes
-    return text.format(checkpoint=checkpoint, model=model, output=output, labels=labels,
-                       noise=config.get("noise", "galactic"))
+    traces) into `output`; the config fills what the text names (the denoiser's noise)."""
+    return get_model(model).task_class().usage_snippet.format_map(
+        {"noise": "galactic", **config, "checkpoint": checkpoint, "output": output, "model": model})
 
 
 def run_snippet(model: str, config: dict, checkpoint: Path) -> bytes:

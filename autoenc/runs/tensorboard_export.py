@@ -16,7 +16,7 @@ from autoenc.runs.store import RunStore
 
 def export_tensorboard(store: RunStore, run_id: str, out_dir: Path) -> Path:
     """Write the run's event file under out_dir/run_id; returns that folder."""
-    from torch.utils.tensorboard import SummaryWriter   # needs the tensorboard package
+    from torch.utils.tensorboard import SummaryWriter  # needs the tensorboard package
 
     run = store.get(run_id)
     folder = Path(out_dir) / run.id

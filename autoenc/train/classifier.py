@@ -16,6 +16,7 @@ from autoenc.errors import UserError
 from autoenc.inference.classifier import evaluate, to_tensor
 from autoenc.metrics.judge import JUDGE_FILE
 from autoenc.models.classifier import GalaxyClassifier
+from autoenc.runs import bundle_use
 from autoenc.train.augment import flip_turn_jitter
 from autoenc.train.task import PretrainItem, Task, TrainSettings, setting
 from autoenc.trained import load_checkpoint_or_shipped
@@ -40,6 +41,7 @@ class ClassifierTask(Task):
     name = "classifier"
     Config = ClassifierConfig
     chart_metrics = {"loss": "train loss", "val_accuracy": "validation accuracy"}
+    usage_snippet = bundle_use.CLASSIFIER
 
     def __init__(self, config: ClassifierConfig, device: torch.device):
         super().__init__(config, device)

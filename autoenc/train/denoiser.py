@@ -24,6 +24,7 @@ from autoenc.errors import UserError
 from autoenc.inference.denoiser import evaluate, example_indices, predict_unit
 from autoenc.metrics.signal import peak_accuracy, snr_gain_db
 from autoenc.models.denoiser import Denoiser
+from autoenc.runs import bundle_use
 from autoenc.train.task import PretrainItem, Task, TrainSettings, setting
 from autoenc.trained import load_checkpoint_or_shipped
 
@@ -68,6 +69,7 @@ class DenoiserTask(Task):
     Config = DenoiserConfig
     chart_metrics = {"loss": "train", "val_loss": "validation"}
     history_sample = "val_traces"
+    usage_snippet = bundle_use.DENOISER
 
     def __init__(self, config: DenoiserConfig, device: torch.device):
         super().__init__(config, device)

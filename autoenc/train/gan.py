@@ -37,6 +37,7 @@ from autoenc.metrics.judge import (
     training_judge,
 )
 from autoenc.models.gan import build_critic, build_generator
+from autoenc.runs import bundle_use
 from autoenc.train import losses
 from autoenc.train.augment import random_orientation
 from autoenc.train.critic_view import EXTREMES, EXTREMES_KEPT, CriticView
@@ -55,6 +56,7 @@ class GANTask(GANCheckpointState, Task):
     Config = GANConfig
     chart_metrics = {"loss_g": "generator", "loss_d": "critic (discriminator)"}
     history_sample = "grid"
+    usage_snippet = bundle_use.GAN
     n_classes: ClassVar[int] = 0
     grid_shape: ClassVar[tuple[int, int]] = (4, 4)      # rows, columns of the live sample grid
     # the loss functions whose docstring formulas the page shows (critic, then generator)
@@ -314,6 +316,7 @@ class ACGANTask(GANTask):
 
     name = "acgan"
     Config = ACGANConfig
+    usage_snippet = bundle_use.ACGAN
     chart_metrics = {**GANTask.chart_metrics, "class_loss_real": "class cross-entropy, real images"}
     n_classes = N_CLASSES
     grid_shape = (N_CLASSES, 6)

@@ -160,6 +160,10 @@ class Task:
     sample_history: ClassVar[dict[str, int]] = {}
     # The sample (a snapshot's name) a page's history slider and the Compare page walk.
     history_sample: ClassVar[str] = ""
+    # About 10 lines that load a checkpoint of this model with the library and use it (a run
+    # bundle's README: autoenc/runs/bundle_use.py holds the texts; {checkpoint}, {output} and
+    # config fields are filled in).
+    usage_snippet: ClassVar[str] = ""
     # Step mode (runs/step_mode.py): the single updates `unit_step` can make, () if none.
     step_units: ClassVar[tuple[str, ...]] = ()
 

@@ -20,6 +20,7 @@ from autoenc.errors import UserError
 from autoenc.images import image_grid
 from autoenc.inference.vae import evaluate, fit_latent_gaussian, load_vae, reconstruct
 from autoenc.models.vae import ARCHES, active_dims, build_vae, kl_per_dimension, reconstruction_loss
+from autoenc.runs import bundle_use
 from autoenc.train.task import PretrainItem, Task, TrainSettings, setting
 
 SIZES = (32, 64, 128)
@@ -81,6 +82,7 @@ class VAETask(Task):
     Config = VAEConfig
     chart_metrics = {"recon": "reconstruction (train)", "kl": "KL (train)", "val_recon": "reconstruction (validation)"}
     history_sample = "recon_grid"
+    usage_snippet = bundle_use.VAE
 
     def __init__(self, config: VAEConfig, device: torch.device):
         super().__init__(config, device)

@@ -7,13 +7,15 @@ import torch
 from autoenc.paths import shipped_path
 from autoenc.registry import MODELS
 from autoenc.runs.worker import SERVER_THREADS
+from pages.ui.link import link_bar, presenting
 from pages.ui.runs import get_store, status_label
 from pages.ui.text import text
 
 ROOT = Path(__file__).parent
 TOOLS = (("pages/datasets.py", "Datasets"), ("pages/runs.py", "Runs"), ("pages/compare.py", "Compare"))
 torch.set_num_threads(SERVER_THREADS)
-st.set_page_config(page_title="autoenc: autoencoders and GANs, live", page_icon=":material/auto_awesome:", layout="wide")
+st.set_page_config(page_title="autoenc: autoencoders and GANs, live", page_icon=":material/auto_awesome:", layout="wide",
+                   initial_sidebar_state="collapsed" if presenting() else "auto")
 
 
 # A lesson's order: the autoencoders first, then the GANs from the basic one to the Wasserstein
@@ -23,6 +25,7 @@ CARDS_PER_ROW = 2
 
 
 def home() -> None:
+    link_bar()
     st.title("autoenc")
     st.markdown(text("home"))
     store = get_store()

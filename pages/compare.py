@@ -9,6 +9,7 @@ from autoenc.runs import compare, history
 from autoenc.runs.run import Run
 from pages.ui.charts import show_chart
 from pages.ui.images import show_image
+from pages.ui.link import part
 from pages.ui.runs import chosen_training_set, get_store, status_label
 from pages.ui.setup import page_setup
 from pages.ui.text import text
@@ -35,21 +36,22 @@ def title(run: Run) -> str:
 
 
 # -- the race ---------------------------------------------------------------------------
-with st.expander("Race GAN, WGAN-GP and WGAN-div", expanded=not runs):
-    st.markdown(text("compare", "The race"))
-    c1, c2, c3 = st.columns(3)
-    size = c1.selectbox("Image size (px)", (32, 64), key="race_size")
-    seed = c2.number_input("Seed", 0, 10**6, 0, key="race_seed")
-    limit = c3.number_input("Time limit per run (s)", 30, 24 * 3600, 300, step=30, key="race_limit")
-    if st.button("Race GAN, WGAN-GP and WGAN-div", icon=":material/sports_score:", key="race_start",
-                 type="primary", disabled=bool(store.read_only), help=store.read_only):
-        try:
-            ids = compare.start_race(store, int(size), int(seed), chosen_training_set(store),
-                                     max_seconds=float(limit))
-            st.query_params["runs"] = ",".join(ids)
-            st.rerun()
-        except UserError as e:
-            st.error(str(e))
+with part("train", "race"):
+    with st.expander("Race GAN, WGAN-GP and WGAN-div", expanded=not runs):
+        st.markdown(text("compare", "The race"))
+        c1, c2, c3 = st.columns(3)
+        size = c1.selectbox("Image size (px)", (32, 64), key="race_size")
+        seed = c2.number_input("Seed", 0, 10**6, 0, key="race_seed")
+        limit = c3.number_input("Time limit per run (s)", 30, 24 * 3600, 300, step=30, key="race_limit")
+        if st.button("Race GAN, WGAN-GP and WGAN-div", icon=":material/sports_score:", key="race_start",
+                     type="primary", disabled=bool(store.read_only), help=store.read_only):
+            try:
+                ids = compare.start_race(store, int(size), int(seed), chosen_training_set(store),
+                                         max_seconds=float(limit))
+                st.query_params["runs"] = ",".join(ids)
+                st.rerun()
+            except UserError as e:
+                st.error(str(e))
 
 # -- the runs chosen, kept in the URL ---------------------------------------------------------
 asked = compare.parse_run_ids(st.query_params.get("runs"))

@@ -16,6 +16,7 @@ from autoenc.registry import get_model
 from autoenc.runs import history, launcher
 from autoenc.train.denoiser import DenoiserConfig, shipped_file
 from pages.ui.history import HistoryViews, run_history
+from pages.ui.link import part
 from pages.ui.models import checkpoint_picker, trained_model
 from pages.ui.runs import get_store, run_controls, run_picker
 from pages.ui.setup import page_setup
@@ -43,13 +44,14 @@ page_setup(__file__)
 st.title("Denoiser")
 st.markdown(text("denoiser"))
 st.markdown(text("denoiser", "What to look at"))
-with st.expander("Try this", expanded=True):
-    st.markdown(text("denoiser", "Try this"))
+with part("tips", "try"):
+    with st.expander("Try this", expanded=True, key="try_this", bind="query-params"):
+        st.markdown(text("denoiser", "Try this"))
 c1, c2 = st.columns([1, 1])
-noise = c1.radio("Noise type", radio.TRAINING_NOISES, format_func=NOISE_LABELS.get, horizontal=True, key="noise",
+noise = c1.radio("Noise type", radio.TRAINING_NOISES, format_func=NOISE_LABELS.get, horizontal=True, key="noise", bind="query-params",
                  help="what a new run trains on and the held-out set below; the mix gives each trace one of the three")
-snr_lo, snr_hi = c2.slider("SNR range (max |signal| / RMS noise)", 1.0, 30.0, (2.0, 20.0), step=0.5, key="snr")
-zoom = st.toggle(f"Zoom the traces on the pulse (±{ZOOM_US:g} µs around its peak)", value=True, key="zoom",
+snr_lo, snr_hi = c2.slider("SNR range (max |signal| / RMS noise)", 1.0, 30.0, (2.0, 20.0), step=0.5, key="snr", bind="query-params")
+zoom = st.toggle(f"Zoom the traces on the pulse (±{ZOOM_US:g} µs around its peak)", value=True, key="zoom", bind="query-params",
                  help="off: the whole 2.78 µs trace")
 
 
@@ -72,12 +74,13 @@ st.subheader("Train")
 store = get_store()
 if store is None:
     st.stop()
-with st.expander("Training settings"):
-    s1, s2, s3, s4 = st.columns(4)
-    max_seconds = s1.number_input("Time limit (s)", 10, 3600, 60, step=10)
-    lr = s2.number_input("Learning rate", 1e-5, 1e-1, DenoiserConfig.lr, format="%.0e")
-    batch = s3.number_input("Batch size", 8, 1024, DenoiserConfig.batch_size)
-    seed = s4.number_input("Seed", 0, 10**6, 0)
+with part("settings", "training"):
+    with st.expander("Training settings", key="train_settings", bind="query-params"):
+        s1, s2, s3, s4 = st.columns(4)
+        max_seconds = s1.number_input("Time limit (s)", 10, 3600, 60, step=10)
+        lr = s2.number_input("Learning rate", 1e-5, 1e-1, DenoiserConfig.lr, format="%.0e")
+        batch = s3.number_input("Batch size", 8, 1024, DenoiserConfig.batch_size)
+        seed = s4.number_input("Seed", 0, 10**6, 0)
 
 
 def start() -> str:
@@ -122,7 +125,8 @@ if shown:
                                            at_step=validation_at, gif_name="examples.gif"),
                 key=f"denoiser_{noise}_history")
 else:
-    st.info(f"No {NOISE_LABELS[noise]} run yet: press **Train**. Below, the shipped pretrained model is shown.")
+    with part("train", "no_run"):
+        st.info(f"No {NOISE_LABELS[noise]} run yet: press **Train**. Below, the shipped pretrained model is shown.")
 
 # -- results --------------------------------------------------------------------------
 st.subheader("Results on held-out traces")
@@ -222,15 +226,16 @@ else:
                     worst_tested=NOISE_LABELS[found.worst[1]], worst_accuracy=f"{found.worst[2]:.1%}", mix=mix))
 
 # -- bring your own traces -------------------------------------------------------------
-with st.expander("Try the model on your own traces (radio_data.npz)"):
-    st.caption(text("denoiser", "Your own traces"))
-    upload = st.file_uploader("radio_data.npz", type=["npz"], key="upload")
-    if upload is not None:
-        try:
-            data = radio.load_radio_npz(upload)
-            r = dn.report(trained_model(checkpoint, "denoiser").modules["denoiser"], data, rescale=True)
-            st.success(f"{len(data):,} traces: peak accuracy {r['peak_accuracy']:.1%}, SNR gain {r['snr_gain_db']:+.1f} dB")
-            ex = r["examples"][-1]
-            show_trace(st, {k: ex[k] for k in ("noisy", "truth", "output")}, "one of your traces", "own")
-        except UserError as e:
-            st.error(str(e))
+with part("upload", "traces"):
+    with st.expander("Try the model on your own traces (radio_data.npz)", key="own_traces", bind="query-params"):
+        st.caption(text("denoiser", "Your own traces"))
+        upload = st.file_uploader("radio_data.npz", type=["npz"], key="upload")
+        if upload is not None:
+            try:
+                data = radio.load_radio_npz(upload)
+                r = dn.report(trained_model(checkpoint, "denoiser").modules["denoiser"], data, rescale=True)
+                st.success(f"{len(data):,} traces: peak accuracy {r['peak_accuracy']:.1%}, SNR gain {r['snr_gain_db']:+.1f} dB")
+                ex = r["examples"][-1]
+                show_trace(st, {k: ex[k] for k in ("noisy", "truth", "output")}, "one of your traces", "own")
+            except UserError as e:
+                st.error(str(e))

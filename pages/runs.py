@@ -5,6 +5,8 @@ import streamlit as st
 from autoenc.registry import MODELS
 from autoenc.runs import launcher
 from autoenc.runs.store import Run
+from pages.ui.bundles import bundle_button, import_box
+from pages.ui.link import part
 from pages.ui.runs import POLL_SECONDS, elapsed, get_store, run_actions
 from pages.ui.setup import page_setup
 from pages.ui.step_mode import step_controls
@@ -70,22 +72,30 @@ def run_table():
 
 run_table()
 
+with part("upload", "bundle"):
+    with st.expander("Import a run bundle", icon=":material/upload:"):
+        st.caption(text("runs", "Import a run bundle"))
+        import_box(store)
+
 runs = store.list()
 if runs:
     st.subheader("Run details")
-    chosen = st.selectbox("Run", [r.id for r in runs], key="run_choice")
+    chosen = st.selectbox("Run", [r.id for r in runs], key="run_choice", bind="query-params")
     run = next(r for r in runs if r.id == chosen)
-    run_actions(store, run, key="runs")
-    if "n_critic" in run.config:        # a GAN run: its step-mode controls, the same as on its page
-        step_controls(store, run, int(run.config["n_critic"]), key="runs_stepmode")
-    if st.button("Delete", type="secondary", key="runs_delete", disabled=bool(store.read_only)):
-        st.session_state["confirm_delete"] = run.id
-    if st.session_state.get("confirm_delete") == run.id:
-        st.warning(f"Delete run {run.id}, its metrics and its checkpoints?")
-        if st.button("Yes, delete it", type="primary"):
-            launcher.delete_run(store, run.id)
-            st.session_state.pop("confirm_delete")
-            st.rerun()
+    with part("train", "actions"):
+        run_actions(store, run, key="runs")
+        if "n_critic" in run.config:        # a GAN run: its step-mode controls, the same as on its page
+            step_controls(store, run, int(run.config["n_critic"]), key="runs_stepmode")
+        if st.button("Delete", type="secondary", key="runs_delete", disabled=bool(store.read_only)):
+            st.session_state["confirm_delete"] = run.id
+        if st.session_state.get("confirm_delete") == run.id:
+            st.warning(f"Delete run {run.id}, its metrics and its checkpoints?")
+            if st.button("Yes, delete it", type="primary"):
+                launcher.delete_run(store, run.id)
+                st.session_state.pop("confirm_delete")
+                st.rerun()
+    if run.checkpoint_step and store.checkpoint_path(run.id).exists():
+        bundle_button(store, store.checkpoint_path(run.id), key="runs")
     if run.status == "failed" and run.error:
         st.code(run.error)
     st.caption("The command that trains such a run:")

@@ -20,6 +20,7 @@ from autoenc.train.task import setting_meta
 from autoenc.train.vae import DEFAULT_SIZE, SHIPPED_FILE, SIZES, VAEConfig
 from pages.ui.history import HistoryViews, run_history
 from pages.ui.images import TILE_PX, show_grid, show_image
+from pages.ui.link import part
 from pages.ui.models import checkpoint_picker, trained_model
 from pages.ui.runs import get_store, run_controls, run_picker, training_data
 from pages.ui.setup import page_setup
@@ -73,8 +74,9 @@ st.markdown(text("vae", latent_dim=VAEConfig.latent_dim))
 st.latex(r"\mathcal{L} = \underbrace{\lVert x - \hat x \rVert^2}_{\text{reconstruction}}"
          r" + \beta\, \underbrace{\tfrac12 \sum_j \left(\mu_j^2 + \sigma_j^2 - 1 - \log \sigma_j^2\right)}_{\mathrm{KL}(q(z|x)\,\|\,\mathcal N(0, I))}")
 st.markdown(text("vae", "What to look at"))
-with st.expander("Try this", expanded=True):
-    st.markdown(text("vae", "Try this"))
+with part("tips", "try"):
+    with st.expander("Try this", expanded=True, key="try_this", bind="query-params"):
+        st.markdown(text("vae", "Try this"))
 
 store = get_store()
 if store is None:
@@ -82,18 +84,20 @@ if store is None:
 
 # -- training ---------------------------------------------------------------------------
 st.subheader("Train")
-c1, c2, c3, c4 = st.columns(4)
-arch = c1.selectbox("Architecture", ("conv", "paper"), key="arch",
-                    format_func={"conv": "convolutional (small)", "paper": "paper MLP (49 M parameters)"}.get)
-size = c2.selectbox("Image size", SIZES, index=SIZES.index(DEFAULT_SIZE[arch]), key="size",
-                    disabled=arch == "paper")
-beta = c3.number_input("KL weight β", BETA["lo"], BETA["hi"], VAEConfig.beta, format="%.4f", key="beta")
-max_seconds = c4.number_input("Time limit (s)", 10, 7200, 300, step=30, key="max_seconds")
-if arch == "paper":
-    st.caption(text("vae", "The paper architecture"))
-    st.caption(paper_checkpoint_note(store))
+with part("settings", "training"):
+    c1, c2, c3, c4 = st.columns(4)
+    arch = c1.selectbox("Architecture", ("conv", "paper"), key="arch", bind="query-params",
+                        format_func={"conv": "convolutional (small)", "paper": "paper MLP (49 M parameters)"}.get)
+    size = c2.selectbox("Image size", SIZES, index=SIZES.index(DEFAULT_SIZE[arch]), key="size", bind="query-params",
+                        disabled=arch == "paper")
+    beta = c3.number_input("KL weight β", BETA["lo"], BETA["hi"], VAEConfig.beta, format="%.4f", key="beta", bind="query-params")
+    max_seconds = c4.number_input("Time limit (s)", 10, 7200, 300, step=30, key="max_seconds")
+    if arch == "paper":
+        st.caption(text("vae", "The paper architecture"))
+        st.caption(paper_checkpoint_note(store))
 shown = run_picker(store.list(model="vae"), key="vae")
-data = training_data(store, "vae")
+with part("settings", "data"):
+    data = training_data(store, "vae")
 
 
 def start() -> str:
@@ -166,9 +170,9 @@ show_grid(np.concatenate([originals, recon]), 8, "8 held-out galaxies (top) and 
 st.subheader("Latent interpolation")
 show_grid(images[:N_PICK], 8, "pick two of these, numbered 0 to 15 from the top left, row by row")
 p1, p2, p3 = st.columns([1, 1, 3])
-a = p1.selectbox("From image", range(N_PICK), index=0, key="interp_a")
-b = p2.selectbox("To image", range(N_PICK), index=5, key="interp_b")
-t = p3.slider("Position along the path", 0.0, 1.0, 0.5, step=0.05, key="interp_t")
+a = p1.selectbox("From image", range(N_PICK), index=0, key="interp_a", bind="query-params")
+b = p2.selectbox("To image", range(N_PICK), index=5, key="interp_b", bind="query-params")
+t = p3.slider("Position along the path", 0.0, 1.0, 0.5, step=0.05, key="interp_t", bind="query-params")
 try:
     here = V.interpolate(model, images[a], images[b], t)
     strip = V.interpolation_strip(model, images[a], images[b], steps=8)
@@ -186,10 +190,10 @@ except UserError as e:
 # -- sampling ------------------------------------------------------------------------------
 st.subheader("Samples from the prior")
 s1, s2 = st.columns(2, vertical_alignment="bottom")
-seed = s1.number_input("Seed", 0, 10**6, 0, key="sample_seed")
-temperature = s2.slider("Temperature", 0.1, 1.5, 1.0, step=0.1, key="temperature",
+seed = s1.number_input("Seed", 0, 10**6, 0, key="sample_seed", bind="query-params")
+temperature = s2.slider("Temperature", 0.1, 1.5, 1.0, step=0.1, key="temperature", bind="query-params",
                         help="scale of z ~ N(0, T² I); below 1 stays where the codes of real galaxies lie")
-fitted = st.toggle("Sample where the codes of real galaxies lie", value=True, key="fitted",
+fitted = st.toggle("Sample where the codes of real galaxies lie", value=True, key="fitted", bind="query-params",
                    help="draw z from a Gaussian fitted to the codes of training galaxies instead of N(0, I): "
                         "a VAE with a small β uses only part of the prior, so plain prior samples are faint")
 if fitted:
@@ -213,7 +217,7 @@ base = V.encode_images(model, images[a:a + 1])[0]
 cols = st.columns(3)
 for col, dim in zip(cols, top):
     with col:
-        v = st.slider(f"dimension {dim}", -3.0, 3.0, 0.0, step=0.25, key=f"trav_{dim}")
+        v = st.slider(f"dimension {dim}", -3.0, 3.0, 0.0, step=0.25, key=f"trav_{dim}", bind="query-params")
         show_grid(V.traverse(model, base, dim, [float(base[dim]) + v]), 1, f"dimension {dim} moved by {v:+.2f}",
                   tile=2 * TILE_PX)
 

@@ -31,9 +31,10 @@ def test_vae_page_explores_a_run(tiny_run):
     assert not at.exception
     captions = [i.proto.imgs[0].caption for i in at.get("image")]
     assert any("reconstructions" in c for c in captions)
-    # every grid can be saved as a PNG, the walk and the run's history as GIFs
+    # every grid can be saved as a PNG, the walk and the run's history as GIFs, the model as a bundle
     downloads = [d.proto for d in at.get("download_button")]
-    assert sorted(d.label for d in downloads) == ["Download PNG"] * 5 + ["Download the walk as an animated GIF", "GIF"]
+    assert sorted(d.label for d in downloads) == ["Download PNG"] * 5 + ["Download as a bundle",
+                                                     "Download the walk as an animated GIF", "GIF"]
     def decoded():
         return next(i.proto.imgs[0] for i in at.get("image") if i.proto.imgs[0].caption.startswith("decoded at"))
     before = decoded()

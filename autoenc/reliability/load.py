@@ -117,7 +117,8 @@ def _open_session(browser, url: str, noise: str):
     page.goto(url + "/" + HOME_PAGE)
     wait_for_app(page, "The three noise datasets", timeout_ms=120_000)
     if noise != "galactic":
-        page.get_by_text(noise, exact=True).first.click()
+        # the radio's option: the page's tips name the noise types too
+        page.locator('[data-testid="stRadio"]').get_by_text(noise, exact=True).first.click()
     page.get_by_text(CHART_TITLE).first.wait_for(timeout=120_000)
     return page
 

@@ -30,6 +30,7 @@ from pages.ui.critic_view import critic_view_section
 from pages.ui.gan_measures import collapse_section, run_measures
 from pages.ui.history import HistoryViews, run_history
 from pages.ui.images import show_grid, show_image
+from pages.ui.link import part
 from pages.ui.models import best_label, checkpoint_picker, trained_model
 from pages.ui.neighbours import neighbour_section
 from pages.ui.runs import get_store, run_controls, run_picker, training_data
@@ -140,8 +141,9 @@ def gan_page(model: str) -> None:
     if kept := kept_figures(model):
         st.markdown(text(page, "The shipped checkpoint's classes", **kept))
     st.markdown(text("gans", "What to look at"))
-    with st.expander("Try this", expanded=True):
-        st.markdown(text(page, "Try this"))
+    with part("tips", "try"):
+        with st.expander("Try this", expanded=True, key="try_this", bind="query-params"):
+            st.markdown(text(page, "Try this"))
 
     store = get_store()
     if store is None:
@@ -155,21 +157,24 @@ def gan_page(model: str) -> None:
 def training_section(store: RunStore, model: str, task_cls) -> Run | None:
     st.subheader("Train it live")
     cfg = page_config(model)
-    c = st.columns(5)
-    size = c[0].selectbox("Image size (px)", (32, 64), key=f"{model}_size",
-                          help="32 px trains several times faster; the shipped checkpoints are 64 px")
-    steps = c[1].number_input("Steps", value=cfg.steps, step=100, key=f"{model}_steps",
-                              help="generator steps; training stops at the time limit if that comes first")
-    limit = c[2].number_input("Time limit (s)", min_value=5, max_value=24 * 3600, value=300, step=30,
-                              key=f"{model}_limit")
-    n_images = c[3].number_input("Training images", value=cfg.n_images, step=500, key=f"{model}_n_images",
-                                 help="rendered once per size and cached on disk")
-    seed = c[4].number_input("Seed", value=0, step=1, key=f"{model}_seed")
-    st.info(expectations(store, model, task_cls, int(size)), icon=":material/timer:")
+    with part("settings", "training"):
+        c = st.columns(5)
+        size = c[0].selectbox("Image size (px)", (32, 64), key=f"{model}_size",
+                              help="32 px trains several times faster; the shipped checkpoints are 64 px")
+        steps = c[1].number_input("Steps", value=cfg.steps, step=100, key=f"{model}_steps",
+                                  help="generator steps; training stops at the time limit if that comes first")
+        limit = c[2].number_input("Time limit (s)", min_value=5, max_value=24 * 3600, value=300, step=30,
+                                  key=f"{model}_limit")
+        n_images = c[3].number_input("Training images", value=cfg.n_images, step=500, key=f"{model}_n_images",
+                                     help="rendered once per size and cached on disk")
+        seed = c[4].number_input("Seed", value=0, step=1, key=f"{model}_seed")
+    with part("train", "expectations"):
+        st.info(expectations(store, model, task_cls, int(size)), icon=":material/timer:")
     shown = run_picker(store.list(model=model), key=model)
-    data = training_data(store, model)
-    paused = st.toggle("Start paused, to train step by step", key=f"{model}_start_paused",
-                       help="the run waits at step 0; then make single critic and generator steps, or press Play")
+    with part("settings", "data"):
+        data = training_data(store, model)
+        paused = st.toggle("Start paused, to train step by step", key=f"{model}_start_paused",
+                           help="the run waits at step 0; then make single critic and generator steps, or press Play")
 
     def start() -> str:
         settings = {**PAGE_RECIPE.get(model, {}), "image_size": int(size), "steps": int(steps),
@@ -177,12 +182,15 @@ def training_section(store: RunStore, model: str, task_cls) -> Run | None:
         return launcher.start_run(store, model, settings, max_seconds=float(limit), paused=paused)
 
     run_controls(store, shown, start, key=model)
-    race_button(store, int(size), int(seed), float(limit), data, int(n_images), key=model)
+    with part("train", "race"):
+        race_button(store, int(size), int(seed), float(limit), data, int(n_images), key=model)
     if shown is not None:
-        step_controls(store, shown, int(shown.config.get("n_critic", cfg.n_critic)), key=f"{model}_stepmode")
+        with part("train", "step_mode"):
+            step_controls(store, shown, int(shown.config.get("n_critic", cfg.n_critic)), key=f"{model}_stepmode")
     if shown is None:
-        st.info(f"No {get_model(model).title} run yet: press **Train**. The samples below come from the "
-                "shipped checkpoint when it is there.", icon=":material/play_circle:")
+        with part("train", "no_run"):
+            st.info(f"No {get_model(model).title} run yet: press **Train**. The samples below come from the "
+                    "shipped checkpoint when it is there.", icon=":material/play_circle:")
         return None
     title = "Losses" + (" and the Wasserstein estimate" if "wasserstein" in task_cls.chart_metrics else "")
     rows, cols = task_cls.grid_shape
@@ -241,7 +249,7 @@ def samples_section(store: RunStore, model: str, shown: Run | None) -> Path | No
     name, path = picked
     c1, c2 = st.columns([1, 1], vertical_alignment="bottom")
     seed_key = f"{model}_sample_seed"
-    seed = c1.number_input("Sample seed", value=0, step=1, key=seed_key)
+    seed = c1.number_input("Sample seed", value=0, step=1, key=seed_key, bind="query-params")
 
     def new_seed():
         st.session_state[seed_key] = random.randrange(10_000)
@@ -263,7 +271,7 @@ def samples_section(store: RunStore, model: str, shown: Run | None) -> Path | No
         return None
     if trained.modules["generator"].n_classes:
         label = st.radio("Class", list(range(len(CLASS_NAMES))), format_func=lambda i: CLASS_NAMES[i],
-                         horizontal=True, key=f"{model}_class")
+                         horizontal=True, key=f"{model}_class", bind="query-params")
         st.markdown(f"**{CLASS_NAMES[label]}**, {N_SAMPLES} samples")
         show_grid(sample_images(str(path), mtime, model, int(seed), int(label)), SAMPLE_COLS,
                   f"{name} ({about}), seed {int(seed)}")

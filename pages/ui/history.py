@@ -43,8 +43,8 @@ def run_history(store: RunStore, run: Run, views: HistoryViews, key: str) -> int
     slider, follow, playing = f"{key}_step", f"{key}_follow", f"{key}_playing"
     if st.session_state.get(f"{key}_run") != run.id:       # another run shown: start at its newest step
         st.session_state[f"{key}_run"] = run.id
-        st.session_state[follow], st.session_state[playing] = True, False
-        st.session_state.pop(slider, None)
+        st.session_state[follow], st.session_state[playing] = True, False     # (not popping the slider's
+        # value: a slider with a default, in a fragment, would then take the browser's old value back)
     was_active = run.active
     poll = PLAY_SECONDS if st.session_state.get(playing) else REFRESH_SECONDS if was_active else None
 
@@ -60,8 +60,10 @@ def run_history(store: RunStore, run: Run, views: HistoryViews, key: str) -> int
         now = store.get(run.id)
         steps = history.sample_steps(store, run.id, views.sample)
         if steps:
-            step = place_slider(steps, slider, follow, playing)
-            controls(store, now, views, steps, slider, follow, playing, moved, key)
+            placed = place_slider(steps, slider, follow, playing)
+            step = controls(store, now, views, steps, slider, follow, playing, moved, key)
+            if step != placed:      # a link's step: the URL set the slider on its first draw
+                st.session_state[follow] = False
             if st.session_state[follow]:    # the measures as they are now: a run is a little ahead of its last snapshot
                 step = max(step, now.step)
         else:                   # nothing to slide over yet: the views as they are now
@@ -103,10 +105,12 @@ def place_slider(steps: list[int], slider: str, follow: str, playing: str) -> in
 
 
 def controls(store: RunStore, run: Run, views: HistoryViews, steps: list[int], slider: str, follow: str,
-             playing: str, moved, key: str) -> None:
-    st.select_slider("History: the step shown", options=steps, key=slider, on_change=moved,
-                     format_func=lambda s: f"{s:,}",
-                     help=f"the run keeps up to {history.HISTORY_BUDGET} snapshots, spread evenly over its steps")
+             playing: str, moved, key: str) -> int:
+    """The slider and its buttons; returns the step the slider shows."""
+    # its default is the newest step: a link without a step follows the run, one with a step stays there
+    shown = st.select_slider("History: the step shown", options=steps, value=steps[-1], key=slider, on_change=moved,
+                             bind="query-params", format_func=lambda s: f"{s:,}",
+                             help=f"the run keeps up to {history.HISTORY_BUDGET} snapshots, spread evenly over its steps")
 
     def play():
         if st.session_state[slider] == steps[-1]:      # at the end: play from the start
@@ -136,3 +140,4 @@ def controls(store: RunStore, run: Run, views: HistoryViews, steps: list[int], s
                     "(move the slider to look back).")
     else:
         row.caption(f"{len(steps)} snapshots kept, from step {steps[0]:,} to {steps[-1]:,}.")
+    return shown

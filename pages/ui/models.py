@@ -13,6 +13,7 @@ from autoenc.errors import CheckpointError
 from autoenc.runs.checkpoint import read_meta
 from autoenc.runs.store import Run, RunStore
 from autoenc.trained import Trained, load_trained
+from pages.ui.bundles import bundle_button
 from pages.ui.images import show_grid
 
 
@@ -73,7 +74,10 @@ def checkpoint_picker(store: RunStore, run: Run | None, shipped: dict[str, Path]
         compare(choices, figures, preview, live)
     if st.session_state.get(key) not in choices:
         st.session_state.pop(key, None)
-    name = st.radio(label, list(choices), horizontal=True, key=key)
+    row = st.container(horizontal=True, vertical_alignment="bottom")
+    with row:
+        name = st.radio(label, list(choices), horizontal=True, key=key, bind="query-params")
+    bundle_button(store, choices[name], key, where=row)
     return name, choices[name]
 
 

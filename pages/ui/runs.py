@@ -16,6 +16,7 @@ from autoenc.registry import MODELS
 from autoenc.runs import launcher
 from autoenc.runs.store import Run, RunStore
 from pages.ui.charts import show_chart
+from pages.ui.link import part
 
 POLL_SECONDS = 2.0      # how often a live view asks the store for new rows
 MAX_POINTS = 400        # per series on screen; older points are merged pairwise beyond 2x this
@@ -98,21 +99,22 @@ def run_picker(runs: list[Run], key: str, label: str = "Run shown") -> Run | Non
         st.session_state.pop(run_key, None)
     if not runs:
         return None
-    return by_id[st.selectbox(label, list(by_id), key=run_key)]
+    return by_id[st.selectbox(label, list(by_id), key=run_key, bind="query-params")]
 
 
 def run_controls(store: RunStore, run: Run | None, start, key: str) -> None:
     """Train, and the shown run's actions (run_actions). `start()` starts a new run and
     returns its id, which the page's run_picker (same key) then shows."""
-    if st.button("Train", key=f"{key}_train", type="primary", disabled=bool(run and run.active or store.read_only),
-                 help=store.read_only or "start a new training run in the background"):
-        try:
-            st.session_state[f"_{key}_new_run"] = start()
-            st.rerun()
-        except UserError as e:
-            st.error(str(e))
-    if run is not None:
-        run_actions(store, run, key)
+    with part("train", key):
+        if st.button("Train", key=f"{key}_train", type="primary", disabled=bool(run and run.active or store.read_only),
+                     help=store.read_only or "start a new training run in the background"):
+            try:
+                st.session_state[f"_{key}_new_run"] = start()
+                st.rerun()
+            except UserError as e:
+                st.error(str(e))
+        if run is not None:
+            run_actions(store, run, key)
 
 
 def run_actions(store: RunStore, run: Run, key: str) -> None:

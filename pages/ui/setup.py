@@ -6,9 +6,12 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
+from pages.ui.link import link_bar
+
 
 def page_setup(page_file: str) -> None:
-    """Hand a deep link on a freshly started server over to the router (app.py).
+    """Hand a deep link on a freshly started server over to the router (app.py); then the
+    page's link bar (pages/ui/link.py: Copy link, hidden parts, presenter mode).
 
     Until app.py's st.navigation has run once in the server's process, Streamlit runs a page
     opened by its URL under its legacy pages/ runner (no wide layout, no titles, every
@@ -17,6 +20,8 @@ def page_setup(page_file: str) -> None:
     fails if this hand-over stops working.
     """
     if PagesManager.uses_pages_directory:
-        # the link's query (e.g. /compare?runs=A,B) goes along
-        st.session_state["_route_to"] = ("pages/" + Path(page_file).name, st.query_params.to_dict())
+        # the link's query goes along, repeated keys too (a range: ?snr=2&snr=20)
+        query = {k: st.query_params.get_all(k) for k in st.query_params}
+        st.session_state["_route_to"] = ("pages/" + Path(page_file).name, query)
         st.switch_page("app.py")
+    link_bar()

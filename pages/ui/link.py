@@ -40,7 +40,6 @@ html { font-size: 20px; }
 """
 NAV_CSS = '[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"] { display: none; }'
 
-LINK_ICON = ('<svg width="16" height="16" viewBox="0 0 24 24" fill="currentColor" style="vertical-align:-3px"><path d="M10.6 13.4a1 1 0 0 1 0-1.4l3.5-3.5a3 3 0 0 1 4.2 4.2l-2.1 2.1a1 1 0 1 1-1.4-1.4l2.1-2.1a1 1 0 0 0-1.4-1.4L12 13.4a1 1 0 0 1-1.4 0zm2.8-2.8a1 1 0 0 1 0 1.4l-3.5 3.5a3 3 0 0 1-4.2-4.2l2.1-2.1a1 1 0 1 1 1.4 1.4L7.1 10.7a1 1 0 0 0 1.4 1.4L12 8.6a1 1 0 0 1 1.4 0z"/></svg>')
 COPY_LINK_HTML = """
 <div style="display:flex;gap:.5rem;align-items:center;justify-content:flex-end">
   <input data-testid="autoenc-link" readonly aria-label="this view's link"
@@ -48,7 +47,7 @@ COPY_LINK_HTML = """
                 border-radius:.4rem;color:#495057;background:#f8f9fa;display:none">
   <button data-testid="autoenc-copy-link" title="copy the address of this exact view: send it to students"
           style="font-size:.9rem;padding:.3rem .8rem;border:1px solid #d0d4da;border-radius:.5rem;
-                 background:white;cursor:pointer">ICON Copy link</button>
+                 background:white;cursor:pointer">Copy link</button>
 </div>
 <script>
 (() => {
@@ -106,4 +105,4 @@ def link_bar() -> None:
         st.warning(f"This link asks to hide {', '.join(repr(u) for u in unknown)}, which is not a part of the page; "
                    f"the parts are: {', '.join(HIDEABLE)}.", icon=":material/link_off:")
     if "link" not in parts:
-        st.html(COPY_LINK_HTML.replace("ICON", LINK_ICON), unsafe_allow_javascript=True)
+        st.html(COPY_LINK_HTML, unsafe_allow_javascript=True)

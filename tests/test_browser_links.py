@@ -7,7 +7,7 @@ import time
 import pytest
 
 from autoenc.runs.store import RunStore
-from tests.browser import browser_page, exceptions_on, require_browser, screenshot, streamlit_server, wait_for_app
+from tests.browser import exceptions_on, require_browser, screenshot, streamlit_server, wait_for_app
 from tests.test_browser_gan import wait_until
 
 pytestmark = pytest.mark.browser
@@ -26,59 +26,66 @@ def copied_link(page) -> str:
     return field.input_value()
 
 
-def test_a_copied_link_opens_the_same_view_in_a_new_browser(tmp_path):
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """One server (a classroom's) and one Chromium for the tests here: (url, home, browser)."""
     require_browser()
     from autoenc.reliability.browser import chromium
-    (tmp_path / "home").mkdir()
-    with streamlit_server(tmp_path / "home") as (url, _), chromium() as browser:
-        page = browser.new_context(viewport={"width": 1280, "height": 2400}).new_page()
-        page.set_default_timeout(60_000)
-        page.goto(f"{url}/vae")
-        wait_for_app(page, "Latent interpolation", timeout_ms=120_000)
-        wait_until(page, lambda: decoded(page), 60, "the decoded image")
-        first = decoded(page)
-        # another pair and another place on the path, as a lecturer prepares a view
-        page.locator('[data-testid="stSelectbox"]', has_text="From image").click()
-        page.get_by_role("option", name="3", exact=True).click()
-        wait_until(page, lambda: "interp_a=3" in page.url, 30, "the pair in the URL")
-        handle = page.locator('[data-testid="stSlider"]', has_text="Position along the path").get_by_role("slider")
-        handle.focus()
-        handle.press("End")
-        wait_until(page, lambda: "interp_t=1" in page.url and decoded(page) not in ("", first), 30,
-                   "the position in the URL and a new image")
-        time.sleep(1)
-        wanted = decoded(page)
-        link = copied_link(page)
-        assert link == page.url and "interp_a=3" in link and "interp_t=1" in link
-        assert not exceptions_on(page)
-
-        fresh = browser.new_context(viewport={"width": 1280, "height": 2400}).new_page()   # no cookies, no state
-        fresh.set_default_timeout(60_000)
-        fresh.goto(link)
-        wait_for_app(fresh, "Latent interpolation", timeout_ms=120_000)
-        wait_until(fresh, lambda: decoded(fresh) == wanted, 60, "the same decoded image")
-        assert "decoded at t = 1.00" in fresh.get_by_text("decoded at t =").first.inner_text()
-        screenshot(fresh, "link-opened-vae")
-
-        # presenter mode on a 1280x720 projector, and a handout without training
-        show = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
-        show.set_default_timeout(60_000)
-        show.goto(f"{url}/denoiser?present=1")
-        wait_for_app(show, "The three noise datasets", timeout_ms=120_000)
-        show.wait_for_function("getComputedStyle(document.documentElement).fontSize === '20px'", timeout=30_000)
-        assert not show.get_by_text("Training settings").first.is_visible()
-        assert show.locator('[data-testid="stSidebar"]').first.get_attribute("data-collapsed") == "true"
-        screenshot(show, "present-denoiser-1280x720")
-        show.goto(f"{url}/gan?hide=train,tips")
-        wait_for_app(show, "random samples", timeout_ms=120_000)
-        assert not show.get_by_role("button", name="Train", exact=True).first.is_visible()
-        assert not show.get_by_text("Try this").first.is_visible()
-        assert show.get_by_role("button", name="New samples").first.is_visible()
-        assert not exceptions_on(show)
+    home = tmp_path_factory.mktemp("classroom")
+    with streamlit_server(home) as (url, _), chromium() as browser:
+        yield url, home, browser
 
 
-def test_a_bundle_from_one_home_imports_on_the_runs_page_of_another(tmp_path):
-    require_browser()
+def test_a_copied_link_opens_the_same_view_in_a_new_browser(served):
+    url, _, browser = served
+    page = browser.new_context(viewport={"width": 1280, "height": 2400}).new_page()
+    page.set_default_timeout(60_000)
+    page.goto(f"{url}/vae")
+    wait_for_app(page, "Latent interpolation", timeout_ms=120_000)
+    wait_until(page, lambda: decoded(page), 60, "the decoded image")
+    first = decoded(page)
+    # another pair and another place on the path, as a lecturer prepares a view
+    page.locator('[data-testid="stSelectbox"]', has_text="From image").click()
+    page.get_by_role("option", name="3", exact=True).click()
+    wait_until(page, lambda: "interp_a=3" in page.url, 30, "the pair in the URL")
+    handle = page.locator('[data-testid="stSlider"]', has_text="Position along the path").get_by_role("slider")
+    handle.focus()
+    handle.press("End")
+    wait_until(page, lambda: "interp_t=1" in page.url and decoded(page) not in ("", first), 30,
+               "the position in the URL and a new image")
+    time.sleep(1)
+    wanted = decoded(page)
+    link = copied_link(page)
+    assert link == page.url and "interp_a=3" in link and "interp_t=1" in link
+    assert not exceptions_on(page)
+
+    fresh = browser.new_context(viewport={"width": 1280, "height": 2400}).new_page()   # no cookies, no state
+    fresh.set_default_timeout(60_000)
+    fresh.goto(link)
+    wait_for_app(fresh, "Latent interpolation", timeout_ms=120_000)
+    wait_until(fresh, lambda: decoded(fresh) == wanted, 60, "the same decoded image")
+    assert "decoded at t = 1.00" in fresh.get_by_text("decoded at t =").first.inner_text()
+    screenshot(fresh, "link-opened-vae")
+
+    # presenter mode on a 1280x720 projector, and a handout without training
+    show = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+    show.set_default_timeout(60_000)
+    show.goto(f"{url}/denoiser?present=1")
+    wait_for_app(show, "The three noise datasets", timeout_ms=120_000)
+    show.wait_for_function("getComputedStyle(document.documentElement).fontSize === '20px'", timeout=30_000)
+    assert not show.get_by_text("Training settings").first.is_visible()
+    assert show.locator('[data-testid="stSidebar"]').first.get_attribute("data-collapsed") == "true"
+    screenshot(show, "present-denoiser-1280x720")
+    show.goto(f"{url}/gan?hide=train,tips")
+    wait_for_app(show, "random samples", timeout_ms=120_000)
+    show.get_by_role("button", name="New samples").first.wait_for(timeout=60_000)     # the page is drawn
+    assert not show.get_by_role("button", name="Train", exact=True).first.is_visible()
+    assert not show.get_by_text("Try this").first.is_visible()
+    assert not exceptions_on(show)
+
+
+def test_a_bundle_from_one_home_imports_on_the_runs_page_of_another(served, tmp_path):
+    url, classroom, browser = served
     from autoenc.runs import bundle
     from autoenc.runs.worker import execute
     from tests.test_bundle import TINY
@@ -86,21 +93,21 @@ def test_a_bundle_from_one_home_imports_on_the_runs_page_of_another(tmp_path):
     run_id, _ = execute(source, "denoiser", TINY, threads=1)
     zipped = tmp_path / "run.zip"
     zipped.write_bytes(bundle.export_run(source, run_id).data)
-    (tmp_path / "classroom").mkdir()
-    with streamlit_server(tmp_path / "classroom") as (url, _), browser_page(height=1800) as page:
-        page.goto(f"{url}/runs")
-        wait_for_app(page, "Runs", timeout_ms=120_000)
-        page.get_by_text("Import a run bundle").click()
-        page.locator('input[type="file"]').set_input_files(str(zipped))
-        page.get_by_role("button", name="Import this bundle").click()
-        page.get_by_text(f"Imported as run {run_id}").wait_for(timeout=60_000)
-        assert not exceptions_on(page)
-        assert RunStore(tmp_path / "classroom").get(run_id).checkpoint_step == source.get(run_id).checkpoint_step
-        # a file that is not a bundle is refused in words
-        bad = tmp_path / "notes.zip"
-        bad.write_bytes(b"PK not really a zip")
-        page.locator('input[type="file"]').set_input_files(str(bad))
-        page.get_by_role("button", name="Import this bundle").click()
-        page.get_by_text("this bundle was not imported").wait_for(timeout=60_000)
-        assert not exceptions_on(page)
-        screenshot(page, "runs-bundle-import")
+    page = browser.new_context(viewport={"width": 1400, "height": 1800}).new_page()
+    page.set_default_timeout(30_000)
+    page.goto(f"{url}/runs")
+    wait_for_app(page, "Runs", timeout_ms=120_000)
+    page.get_by_text("Import a run bundle").click()
+    page.locator('input[type="file"]').set_input_files(str(zipped))
+    page.get_by_role("button", name="Import this bundle").click()
+    page.get_by_text(f"Imported as run {run_id}").wait_for(timeout=60_000)
+    assert not exceptions_on(page)
+    assert RunStore(classroom).get(run_id).checkpoint_step == source.get(run_id).checkpoint_step
+    # a file that is not a bundle is refused in words
+    bad = tmp_path / "notes.zip"
+    bad.write_bytes(b"PK not really a zip")
+    page.locator('input[type="file"]').set_input_files(str(bad))
+    page.get_by_role("button", name="Import this bundle").click()
+    page.get_by_text("this bundle was not imported").wait_for(timeout=60_000)
+    assert not exceptions_on(page)
+    screenshot(page, "runs-bundle-import")

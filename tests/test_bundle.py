@@ -113,22 +113,35 @@ def test_a_gan_runs_image_samples_become_pngs_and_a_gif(tmp_path):
     assert np.asarray(Image.open(io.BytesIO(files["samples/grid.png"]))).mean() == pytest.approx(200, abs=1)
 
 
-@pytest.mark.parametrize("model", ["denoiser", "vae", "gan", "acgan", "classifier"])
-def test_the_readme_snippet_runs_out_of_an_unpacked_bundle(model, tmp_path):
-    file = get_model(model).task_class().shipped_files()[0]
-    made = bundle.export_shipped(model, file)
-    with zipfile.ZipFile(io.BytesIO(made.data)) as z:
-        z.extractall(tmp_path)
-    folder = next(tmp_path.iterdir())
-    code = re.search(r"```python\n(.*?)```", (folder / "README.md").read_text(), re.S).group(1)
-    assert 6 <= len(code.strip().splitlines()) <= 14
-    (folder / "use.py").write_text(code)
+SNIPPET_MODELS = ("denoiser", "vae", "gan", "acgan", "classifier")
+RUN_EACH = """
+import os, runpy, sys
+for folder in sys.argv[1:]:
+    os.chdir(folder)
+    runpy.run_path("use.py", run_name="__main__")
+"""
+
+
+def test_the_readme_snippet_runs_out_of_an_unpacked_bundle(tmp_path):
+    """Each model's snippet, copied out of its bundle's README, runs in the bundle's folder in a
+    fresh Python that has only the library (one process for all of them: one torch import)."""
+    folders = []
+    for model in SNIPPET_MODELS:
+        made = bundle.export_shipped(model, get_model(model).task_class().shipped_files()[0])
+        with zipfile.ZipFile(io.BytesIO(made.data)) as z:
+            z.extractall(tmp_path / model)
+        folder = next((tmp_path / model).iterdir())
+        code = re.search(r"```python\n(.*?)```", (folder / "README.md").read_text(), re.S).group(1)
+        assert 6 <= len(code.strip().splitlines()) <= 14, model
+        (folder / "use.py").write_text(code)
+        folders.append(folder)
     env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([sys.executable, "use.py"], cwd=folder, capture_output=True, text=True, timeout=300,
-                          env=env)
+    done = subprocess.run([sys.executable, "-c", RUN_EACH, *map(str, folders)], capture_output=True, text=True,
+                          timeout=300, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert (folder / "snippet-output.png").read_bytes()[:4] == b"\x89PNG"
-    assert "snippet-output.png" in done.stdout
+    for folder in folders:
+        assert (folder / "snippet-output.png").read_bytes()[:4] == b"\x89PNG"
+    assert done.stdout.count("snippet-output.png") == len(SNIPPET_MODELS)
 
 
 def bad(files: dict[str, bytes], **meta) -> bytes:
@@ -200,19 +213,23 @@ def test_an_oversized_or_corrupt_entry_is_refused(good_files, tmp_path, monkeypa
     refused(store, corrupt, "not a readable zip")
 
 
-def test_the_cli_exports_and_imports(trained_run, tmp_path):
+def test_the_cli_exports_and_imports(trained_run, tmp_path, capsys):
+    from autoenc.cli import main
     store, run_id = trained_run
     out = tmp_path / "b.zip"
-    done = run_cli("runs", "export", run_id, "--out", out, home=store.home)
+    done = run_cli("runs", "export", run_id, "--out", out, home=store.home)     # as a user types it
     assert done.returncode == 0, done.stderr
-    done = run_cli("runs", "import", out, home=tmp_path / "elsewhere")
-    assert done.returncode == 0, done.stderr
-    assert f"run {run_id}: imported" in done.stdout
-    done = run_cli("runs", "import", tmp_path / "missing.zip", home=tmp_path / "elsewhere")
-    assert done.returncode == 2 and "no such file" in done.stderr and "Traceback" not in done.stderr
+    elsewhere = ["--home", str(tmp_path / "elsewhere")]
+    assert main(["runs", "import", str(out), *elsewhere]) == 0
+    assert f"run {run_id}: imported" in capsys.readouterr().out
+    assert main(["runs", "import", str(tmp_path / "missing.zip"), *elsewhere]) == 2
+    assert "no such file" in capsys.readouterr().err
     (tmp_path / "junk.zip").write_bytes(b"PK junk")
-    done = run_cli("runs", "import", tmp_path / "junk.zip", home=tmp_path / "elsewhere")
-    assert done.returncode == 2 and "not imported" in done.stderr and "Traceback" not in done.stderr
+    assert main(["runs", "import", str(tmp_path / "junk.zip"), *elsewhere]) == 2
+    err = capsys.readouterr().err
+    assert "not imported" in err and "Traceback" not in err
+    assert main(["runs", "export", "gan-64", "--out", str(tmp_path / "g.zip"), *elsewhere]) == 0     # a shipped file
+    assert zipfile.is_zipfile(tmp_path / "g.zip")
 
 
 def test_the_tensorboard_export_reads_back_with_tensorboards_reader(trained_run, tmp_path):

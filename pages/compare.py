@@ -82,9 +82,9 @@ if not names:
     st.info("None of these runs has logged anything yet: their curves start when they train.")
 else:
     default = [n for n in ("tv_distance", "coverage") if n in names] or names[:1]
-    shown = st.multiselect("Curves", names, default=default, key="compare_curves",
+    shown = st.multiselect("Curves", names, default=default, key="compare_curves", bind="query-params",
                            format_func=lambda n: LABELS.get(n, n))
-    by_time = st.toggle("By wall time (seconds of training), not by step", key="compare_by_time",
+    by_time = st.toggle("By wall time (seconds of training), not by step", key="compare_by_time", bind="query-params",
                         help="a WGAN makes fewer generator steps a second than the GAN: by time the race is fair")
 
     @st.fragment(run_every=3.0 if any(r.active for r in chosen) else None)
@@ -109,7 +109,7 @@ if not all_steps:
     st.caption("No samples yet: a run writes its first a few seconds after it starts training.")
 else:
     step = st.select_slider("Step (one slider for every run)", options=all_steps, value=all_steps[-1],
-                            key="compare_step", format_func=lambda s: f"{s:,}")
+                            key="compare_step", bind="query-params", format_func=lambda s: f"{s:,}")
     cols = st.columns(len(chosen))
     for col, run in zip(cols, chosen):
         with col:

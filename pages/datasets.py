@@ -13,6 +13,7 @@ from pages.ui.images import TILE_PX, show_grid
 from pages.ui.link import part
 from pages.ui.runs import choose_training_set, chosen_training_set, get_store
 from pages.ui.setup import page_setup
+from pages.ui.views import DatasetsView
 
 
 @st.cache_data(show_spinner="Loading galaxies…", max_entries=4)
@@ -27,6 +28,8 @@ def radio_examples(noise: str):
 
 
 page_setup(__file__)
+VIEW = DatasetsView()       # what a link without parameters shows
+SIZES = (32, 64, 128)
 st.title("Datasets")
 store = get_store()
 if store is None:
@@ -47,7 +50,7 @@ names = datasets.list_sets(home_dir)
 training = chosen_training_set(store)
 c1, c2, c3 = st.columns([2, 1, 2], vertical_alignment="bottom")
 shown = c1.selectbox("Galaxy set", names, index=names.index(training), key="galaxy_set", bind="query-params")
-size = c2.selectbox("Image size", (32, 64, 128), index=1, key="galaxy_size", bind="query-params")
+size = c2.selectbox("Image size", SIZES, index=SIZES.index(VIEW.galaxy_size), key="galaxy_size", bind="query-params")
 if shown != training:
     if c3.button(f"Train on '{shown}'", key="activate",
                  help="new runs you start on the image pages train on this set (other sessions keep theirs)"):
@@ -65,7 +68,8 @@ for w in warnings:
     st.warning(w)
 counts = np.bincount(labels, minlength=len(CLASS_NAMES))
 st.caption(f"{source} · " + " · ".join(f"{n}: {int(c)}" for n, c in zip(CLASS_NAMES, counts)))
-klass = st.segmented_control("Class", CLASS_NAMES, default=CLASS_NAMES[0], key="galaxy_class", bind="query-params") or CLASS_NAMES[0]
+klass = st.segmented_control("Class", CLASS_NAMES, default=VIEW.galaxy_class, key="galaxy_class",
+                             bind="query-params") or VIEW.galaxy_class
 of_class = images[labels == CLASS_NAMES.index(klass)]
 if len(of_class) == 0:
     st.info(f"This set has no {klass} images.")
@@ -75,7 +79,7 @@ else:
     show_grid(of_class[:4], 4, "four of them, enlarged", tile=2 * TILE_PX)
 
 with part("upload", "galaxies"):
-    with st.expander("Bring your own galaxy set", key="own_set", bind="query-params"):
+    with st.expander("Bring your own galaxy set", expanded=VIEW.own_set, key="own_set", bind="query-params"):
         st.markdown("An `.npz` with `images` (N, H, W, 3), `labels` and `class_names`; a `.zip` with one "
                     "folder per class (barred spiral, elliptical, spiral); or Galaxy10 DECaLS / SDSS `.h5`. "
                     "Images are centre-cropped and resized; files up to 200 MB.")

@@ -22,10 +22,12 @@ from pages.ui.runs import get_store, run_controls, run_picker
 from pages.ui.setup import page_setup
 from pages.ui.text import text
 from pages.ui.traces import ZOOM_US, spectra_figure, trace_figure
+from pages.ui.views import DenoiserView
 
 NOISE_LABELS = {"galactic": "realistic (galactic)", "uniform": "uniform", "cosine": "cosine",
                 radio.MIX: "a mix of all three"}
 TASK = get_model("denoiser").task_class()
+VIEW = DenoiserView()       # what a link without parameters shows
 
 
 @st.cache_data(show_spinner=False)
@@ -45,13 +47,16 @@ st.title("Denoiser")
 st.markdown(text("denoiser"))
 st.markdown(text("denoiser", "What to look at"))
 with part("tips", "try"):
-    with st.expander("Try this", expanded=True, key="try_this", bind="query-params"):
+    with st.expander("Try this", expanded=VIEW.try_this, key="try_this", bind="query-params"):
         st.markdown(text("denoiser", "Try this"))
 c1, c2 = st.columns([1, 1])
-noise = c1.radio("Noise type", radio.TRAINING_NOISES, format_func=NOISE_LABELS.get, horizontal=True, key="noise", bind="query-params",
+noise = c1.radio("Noise type", radio.TRAINING_NOISES, index=radio.TRAINING_NOISES.index(VIEW.noise),
+                 format_func=NOISE_LABELS.get, horizontal=True, key="noise", bind="query-params",
                  help="what a new run trains on and the held-out set below; the mix gives each trace one of the three")
-snr_lo, snr_hi = c2.slider("SNR range (max |signal| / RMS noise)", 1.0, 30.0, (2.0, 20.0), step=0.5, key="snr", bind="query-params")
-zoom = st.toggle(f"Zoom the traces on the pulse (±{ZOOM_US:g} µs around its peak)", value=True, key="zoom", bind="query-params",
+snr_lo, snr_hi = c2.slider("SNR range (max |signal| / RMS noise)", 1.0, 30.0, VIEW.snr, step=0.5, key="snr",
+                           bind="query-params")
+zoom = st.toggle(f"Zoom the traces on the pulse (±{ZOOM_US:g} µs around its peak)", value=VIEW.zoom, key="zoom",
+                 bind="query-params",
                  help="off: the whole 2.78 µs trace")
 
 
@@ -75,7 +80,7 @@ store = get_store()
 if store is None:
     st.stop()
 with part("settings", "training"):
-    with st.expander("Training settings", key="train_settings", bind="query-params"):
+    with st.expander("Training settings", expanded=VIEW.train_settings, key="train_settings", bind="query-params"):
         s1, s2, s3, s4 = st.columns(4)
         max_seconds = s1.number_input("Time limit (s)", 10, 3600, 60, step=10)
         lr = s2.number_input("Learning rate", 1e-5, 1e-1, DenoiserConfig.lr, format="%.0e")
@@ -227,7 +232,8 @@ else:
 
 # -- bring your own traces -------------------------------------------------------------
 with part("upload", "traces"):
-    with st.expander("Try the model on your own traces (radio_data.npz)", key="own_traces", bind="query-params"):
+    with st.expander("Try the model on your own traces (radio_data.npz)", expanded=VIEW.own_traces, key="own_traces",
+                     bind="query-params"):
         st.caption(text("denoiser", "Your own traces"))
         upload = st.file_uploader("radio_data.npz", type=["npz"], key="upload")
         if upload is not None:

@@ -25,6 +25,7 @@ from pages.ui.models import checkpoint_picker, trained_model
 from pages.ui.runs import get_store, run_controls, run_picker, training_data
 from pages.ui.setup import page_setup
 from pages.ui.text import text
+from pages.ui.views import VAEView
 
 N_PICK = 16  # images offered for interpolation
 TASK = get_model("vae").task_class()
@@ -69,13 +70,14 @@ def errors_and_kl(path: str, mtime: float, size: int) -> tuple[np.ndarray, np.nd
 
 
 page_setup(__file__)
+VIEW = VAEView()            # what a link without parameters shows
 st.title("VAE")
 st.markdown(text("vae", latent_dim=VAEConfig.latent_dim))
 st.latex(r"\mathcal{L} = \underbrace{\lVert x - \hat x \rVert^2}_{\text{reconstruction}}"
          r" + \beta\, \underbrace{\tfrac12 \sum_j \left(\mu_j^2 + \sigma_j^2 - 1 - \log \sigma_j^2\right)}_{\mathrm{KL}(q(z|x)\,\|\,\mathcal N(0, I))}")
 st.markdown(text("vae", "What to look at"))
 with part("tips", "try"):
-    with st.expander("Try this", expanded=True, key="try_this", bind="query-params"):
+    with st.expander("Try this", expanded=VIEW.try_this, key="try_this", bind="query-params"):
         st.markdown(text("vae", "Try this"))
 
 store = get_store()
@@ -170,9 +172,9 @@ show_grid(np.concatenate([originals, recon]), 8, "8 held-out galaxies (top) and 
 st.subheader("Latent interpolation")
 show_grid(images[:N_PICK], 8, "pick two of these, numbered 0 to 15 from the top left, row by row")
 p1, p2, p3 = st.columns([1, 1, 3])
-a = p1.selectbox("From image", range(N_PICK), index=0, key="interp_a", bind="query-params")
-b = p2.selectbox("To image", range(N_PICK), index=5, key="interp_b", bind="query-params")
-t = p3.slider("Position along the path", 0.0, 1.0, 0.5, step=0.05, key="interp_t", bind="query-params")
+a = p1.selectbox("From image", range(N_PICK), index=VIEW.interp_a, key="interp_a", bind="query-params")
+b = p2.selectbox("To image", range(N_PICK), index=VIEW.interp_b, key="interp_b", bind="query-params")
+t = p3.slider("Position along the path", 0.0, 1.0, VIEW.interp_t, step=0.05, key="interp_t", bind="query-params")
 try:
     here = V.interpolate(model, images[a], images[b], t)
     strip = V.interpolation_strip(model, images[a], images[b], steps=8)
@@ -190,10 +192,10 @@ except UserError as e:
 # -- sampling ------------------------------------------------------------------------------
 st.subheader("Samples from the prior")
 s1, s2 = st.columns(2, vertical_alignment="bottom")
-seed = s1.number_input("Seed", 0, 10**6, 0, key="sample_seed", bind="query-params")
-temperature = s2.slider("Temperature", 0.1, 1.5, 1.0, step=0.1, key="temperature", bind="query-params",
+seed = s1.number_input("Seed", 0, 10**6, VIEW.sample_seed, key="sample_seed", bind="query-params")
+temperature = s2.slider("Temperature", 0.1, 1.5, VIEW.temperature, step=0.1, key="temperature", bind="query-params",
                         help="scale of z ~ N(0, T² I); below 1 stays where the codes of real galaxies lie")
-fitted = st.toggle("Sample where the codes of real galaxies lie", value=True, key="fitted", bind="query-params",
+fitted = st.toggle("Sample where the codes of real galaxies lie", value=VIEW.fitted, key="fitted", bind="query-params",
                    help="draw z from a Gaussian fitted to the codes of training galaxies instead of N(0, I): "
                         "a VAE with a small β uses only part of the prior, so plain prior samples are faint")
 if fitted:

@@ -2,6 +2,7 @@
 by hand is copied with Copy link and opened in a fresh browser context, which shows the same
 image; presenter mode at 1280x720; a bundle downloaded from one home and imported on the Runs
 page of another server."""
+import re
 import time
 
 import pytest
@@ -82,6 +83,53 @@ def test_a_copied_link_opens_the_same_view_in_a_new_browser(served):
     assert not show.get_by_role("button", name="Train", exact=True).first.is_visible()
     assert not show.get_by_text("Try this").first.is_visible()
     assert not exceptions_on(show)
+
+
+def samples(page) -> str:
+    """The src of the acGAN page's grid of samples of the chosen class."""
+    box = page.locator('[data-testid="stImage"]', has_text=re.compile(r"seed \d+$")).first
+    return box.locator("img").get_attribute("src") if box.count() else ""
+
+
+def test_the_denoiser_and_acgan_views_survive_their_links(served):
+    url, _, browser = served
+    page = browser.new_context(viewport={"width": 1280, "height": 2400}).new_page()
+    page.set_default_timeout(60_000)
+    page.goto(f"{url}/denoiser")
+    wait_for_app(page, "The three noise datasets", timeout_ms=120_000)
+    page.locator('[data-testid="stRadio"]').get_by_text("cosine", exact=True).first.click()
+    wait_until(page, lambda: "noise=cosine" in page.url, 30, "the noise type in the URL")
+    handle = page.locator('[data-testid="stSlider"]', has_text="SNR range").get_by_role("slider").first
+    handle.focus()
+    handle.press("ArrowRight")
+    page.get_by_text("Training settings").first.click()
+    wait_until(page, lambda: "snr=" in page.url and "train_settings=true" in page.url, 30, "the SNR and section")
+    link = copied_link(page)
+    fresh = browser.new_context(viewport={"width": 1280, "height": 2400}).new_page()
+    fresh.set_default_timeout(60_000)
+    fresh.goto(link)
+    wait_for_app(fresh, "The three noise datasets", timeout_ms=120_000)
+    radio = fresh.locator('[data-testid="stRadio"]').first
+    wait_until(fresh, lambda: radio.locator("input:checked").count() and "cosine" in radio.locator(
+        "label:has(input:checked)").inner_text(), 30, "cosine chosen")
+    assert fresh.locator('[data-testid="stSlider"]', has_text="SNR range").inner_text().split()[-4] == "2.50"
+    assert fresh.get_by_text("Learning rate").first.is_visible()        # the section is open
+
+    page.goto(f"{url}/acgan")
+    wait_for_app(page, "random samples", timeout_ms=120_000)
+    wait_until(page, lambda: samples(page), 60, "the samples")
+    page.locator('[data-testid="stRadio"]', has_text="Class").get_by_text("spiral", exact=True).click()
+    seed = page.get_by_label("Sample seed")
+    seed.fill("5")
+    seed.press("Enter")
+    wait_until(page, lambda: "acgan_sample_seed=5" in page.url and "acgan_class=spiral" in page.url
+               and page.locator('[data-testid="stImage"]', has_text=re.compile(r"seed 5$")).count(), 60,
+               "the class and seed in the URL and the grid")
+    wanted = samples(page)
+    fresh.goto(copied_link(page))
+    wait_for_app(fresh, "random samples", timeout_ms=120_000)
+    wait_until(fresh, lambda: samples(fresh) == wanted, 60, "the same samples")
+    assert not exceptions_on(page) and not exceptions_on(fresh)
 
 
 def test_a_bundle_from_one_home_imports_on_the_runs_page_of_another(served, tmp_path):

@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from autoenc.runs.store import RunStore
+from pages.ui.views import DatasetsView, DenoiserView, GANView, VAEView
 from tests.test_history_pages import STEPS, gan_run_with_history
 
 
@@ -124,8 +125,10 @@ def test_the_runs_and_compare_views_come_from_their_links(home):
     at = opened("runs", {"run_choice": a})
     assert not at.exception and at.selectbox(key="run_choice").value == a
     assert "run_choice" in bound_keys(at)
-    at = opened("compare", {"runs": f"{a},{b}"})
+    at = opened("compare", {"runs": f"{a},{b}", "compare_by_time": "true", "compare_step": "20"})
     assert not at.exception and at.multiselect(key="compare_runs").value == [a, b]
+    assert at.toggle(key="compare_by_time").value is True and at.select_slider(key="compare_step").value == 20
+    assert {"compare_curves", "compare_by_time", "compare_step"} <= bound_keys(at)
 
 
 def test_hide_and_present_hide_the_parts_they_name(home):
@@ -142,3 +145,16 @@ def test_hide_and_present_hide_the_parts_they_name(home):
     # without a link's parameters nothing is hidden
     at = opened("vae", {})
     assert "display: none" not in " ".join(h.proto.body for h in at.get("html"))
+
+
+@pytest.mark.parametrize("page,view", [("denoiser", DenoiserView()), ("vae", VAEView()), ("datasets", DatasetsView()),
+                                       ("acgan", GANView(prefix="acgan_"))])
+def test_each_pages_view_object_names_its_bound_widgets_and_their_defaults(home, page, view):
+    at = opened(page, {})
+    assert not at.exception
+    assert set(view.keys()) <= bound_keys(at)
+    by_key = {w.key: w for kind in ("radio", "slider", "toggle", "selectbox", "number_input") for w in getattr(at, kind)
+              if w.key}
+    for key, default in view.defaults().items():
+        if key in by_key:
+            assert by_key[key].value == default, key

@@ -36,6 +36,7 @@ from pages.ui.neighbours import neighbour_section
 from pages.ui.runs import get_store, run_controls, run_picker, training_data
 from pages.ui.step_mode import step_controls
 from pages.ui.text import text
+from pages.ui.views import GANView
 
 N_SAMPLES, SAMPLE_COLS = 32, 8
 
@@ -142,7 +143,7 @@ def gan_page(model: str) -> None:
         st.markdown(text(page, "The shipped checkpoint's classes", **kept))
     st.markdown(text("gans", "What to look at"))
     with part("tips", "try"):
-        with st.expander("Try this", expanded=True, key="try_this", bind="query-params"):
+        with st.expander("Try this", expanded=GANView().try_this, key="try_this", bind="query-params"):
             st.markdown(text(page, "Try this"))
 
     store = get_store()
@@ -248,8 +249,9 @@ def samples_section(store: RunStore, model: str, shown: Run | None) -> Path | No
         return None
     name, path = picked
     c1, c2 = st.columns([1, 1], vertical_alignment="bottom")
-    seed_key = f"{model}_sample_seed"
-    seed = c1.number_input("Sample seed", value=0, step=1, key=seed_key, bind="query-params")
+    view = GANView(prefix=f"{model}_")
+    seed_key = view.key("sample_seed")
+    seed = c1.number_input("Sample seed", value=view.sample_seed, step=1, key=seed_key, bind="query-params")
 
     def new_seed():
         st.session_state[seed_key] = random.randrange(10_000)
@@ -271,7 +273,7 @@ def samples_section(store: RunStore, model: str, shown: Run | None) -> Path | No
         return None
     if trained.modules["generator"].n_classes:
         label = st.radio("Class", list(range(len(CLASS_NAMES))), format_func=lambda i: CLASS_NAMES[i],
-                         horizontal=True, key=f"{model}_class", bind="query-params")
+                         index=view.sample_class, horizontal=True, key=view.key("sample_class"), bind="query-params")
         st.markdown(f"**{CLASS_NAMES[label]}**, {N_SAMPLES} samples")
         show_grid(sample_images(str(path), mtime, model, int(seed), int(label)), SAMPLE_COLS,
                   f"{name} ({about}), seed {int(seed)}")

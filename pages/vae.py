@@ -18,8 +18,10 @@ from autoenc.runs import history, launcher
 from autoenc.train.loop import CHECKPOINT_BUDGET, checkpoint_interval
 from autoenc.train.task import setting_meta
 from autoenc.train.vae import DEFAULT_SIZE, SHIPPED_FILE, SIZES, VAEConfig
+from pages.ui.charts import log_axis
 from pages.ui.history import HistoryViews, run_history
 from pages.ui.images import TILE_PX, show_grid, show_image
+from pages.ui.latent_map import latent_map_section
 from pages.ui.link import part
 from pages.ui.models import checkpoint_picker, trained_model
 from pages.ui.runs import get_store, run_controls, run_picker, training_data
@@ -137,6 +139,21 @@ if shown:
         at_step=validation_at), key="vae_history")
 
 # -- the model explored below -----------------------------------------------------------
+def kl_figure(kl: np.ndarray) -> go.Figure:
+    """Each latent dimension's mean KL, largest first, on a log axis with the 'in use' threshold
+    drawn: the dimensions the decoder relies on, and those the KL term has switched off."""
+    order = np.argsort(-kl)
+    colours = ["#3b5bdb" if kl[i] > ACTIVE_KL else "#ced4da" for i in order]
+    fig = go.Figure(go.Bar(x=[f"z{int(i)}" for i in order], y=np.maximum(kl[order], 1e-4), marker_color=colours,
+                           hovertemplate="dimension %{x}: %{y:.3g} nats<extra></extra>"))
+    fig.add_hline(y=ACTIVE_KL, line_dash="dot", line_color="#e8590c",
+                  annotation_text=f"in use above {ACTIVE_KL:g} nats", annotation_position="top right")
+    fig.update_layout(height=280, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="latent dimension, most used first",
+                      yaxis_title="mean KL (nats)", xaxis_type="category")
+    log_axis(fig)
+    return fig
+
+
 def held_out_figures(path: Path) -> dict[str, str]:
     size = trained_model(path, "vae").config.image_size
     errors, kl = errors_and_kl(str(path), path.stat().st_mtime, size)
@@ -190,6 +207,9 @@ except UserError as e:
     st.error(str(e))
 
 # -- sampling ------------------------------------------------------------------------------
+st.subheader("The latent space, mapped")
+latent_map_section(path, cfg.image_size)
+
 st.subheader("Samples from the prior")
 s1, s2 = st.columns(2, vertical_alignment="bottom")
 seed = s1.number_input("Seed", 0, 10**6, VIEW.sample_seed, key="sample_seed", bind="query-params")
@@ -208,13 +228,12 @@ show_grid(drawn, 8, "16 new galaxies decoded from random codes", download="vae-s
 # -- latent dimensions -------------------------------------------------------------------
 st.subheader("Which latent dimensions carry information")
 errors, kl = errors_and_kl(str(path), mtime, cfg.image_size)
-fig = go.Figure(go.Bar(x=list(range(len(kl))), y=kl, marker_color="#3b5bdb"))
-fig.update_layout(height=260, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="latent dimension",
-                  yaxis_title="mean KL (nats)")
-st.plotly_chart(fig, width="stretch", key="kl_bars")
-top = [int(i) for i in np.argsort(-kl)[:3]]
-st.caption(f"{int((kl > ACTIVE_KL).sum())} of {len(kl)} dimensions are in use (KL > {ACTIVE_KL:g} nats). "
-           "Move the most used ones from the first image's code:")
+st.plotly_chart(kl_figure(kl), width="stretch", key="kl_bars")
+order = np.argsort(-kl)
+top = [int(i) for i in order[:3]]
+active = int((kl > ACTIVE_KL).sum())
+st.caption(text("vae", "Latent dimensions", active=active, n=len(kl), threshold=f"{ACTIVE_KL:g}",
+                top=f"{kl[order[0]]:.1f}", bottom=f"{kl[order[-1]]:.2g}", top_dims=", ".join(map(str, top))))
 base = V.encode_images(model, images[a:a + 1])[0]
 cols = st.columns(3)
 for col, dim in zip(cols, top):

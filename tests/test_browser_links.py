@@ -154,7 +154,9 @@ def test_a_bundle_from_one_home_imports_on_the_runs_page_of_another(served, tmp_
     # a file that is not a bundle is refused in words
     bad = tmp_path / "notes.zip"
     bad.write_bytes(b"PK not really a zip")
+    assert not page.get_by_role("button", name="Import this bundle").count()      # done: no button left
     page.locator('input[type="file"]').set_input_files(str(bad))
+    page.get_by_text("notes.zip").wait_for(timeout=60_000)
     page.get_by_role("button", name="Import this bundle").click()
     page.get_by_text("this bundle was not imported").wait_for(timeout=60_000)
     assert not exceptions_on(page)

@@ -1,4 +1,5 @@
-"""The VAE page in headless Chromium: move the interpolation slider, see the decoded image change."""
+"""The VAE page in headless Chromium: move the interpolation slider, see the decoded image change;
+click the latent map, see the decoded image of that point, and a second click's path."""
 import urllib.request
 
 import pytest
@@ -6,6 +7,16 @@ import pytest
 from tests.browser import browser_page, exceptions_on, require_browser, screenshot, streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.browser
+# Where a point of the latent map is on the screen, from plotly.js's own axes.
+MAP_POINT_JS = """([trace, i]) => {
+  for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+    if (!gd._fullData || !gd._fullData.some(t => t.name === 'barred spiral')) continue;
+    const t = gd._fullData[trace], xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+    const r = gd.getBoundingClientRect();
+    return [r.left + xa._offset + xa.l2p(t.x[i]), r.top + ya._offset + ya.l2p(t.y[i])];
+  }
+  return null;
+}"""
 
 
 def decoded_image(page, t: str):
@@ -37,3 +48,20 @@ def test_moving_the_interpolation_slider_changes_the_decoded_image(tmp_path):
         assert png_08 not in (png_end, png_mid)
         assert not exceptions_on(page)
         screenshot(page, "vae-interpolation")
+
+        # the latent map: a click on empty space decodes that point, a second click draws a path
+        chart = page.locator('[data-testid="stPlotlyChart"]', has=page.locator("text=barred spiral")).first
+        chart.scroll_into_view_if_needed()
+        page.mouse.click(*page.evaluate(MAP_POINT_JS, [0, 40]))        # the background grid is trace 0
+        first = page.locator('[data-testid="stImage"]', has_text="decoded at (").first
+        first.wait_for(timeout=60_000)
+        before = first.locator("img").get_attribute("src")
+        chart.scroll_into_view_if_needed()
+        page.mouse.click(*page.evaluate(MAP_POINT_JS, [0, 1200]))
+        page.get_by_text("Along your path from A to B").first.wait_for(timeout=60_000)
+        page.wait_for_function("""(before) => { const b = [...document.querySelectorAll('[data-testid="stImage"]')]
+            .find(e => e.innerText.startsWith('decoded at (')); return b && b.querySelector('img').src !== before; }""",
+                               arg=before, timeout=60_000)
+        assert page.get_by_text("your path").count()
+        assert not exceptions_on(page)
+        screenshot(page, "vae-latent-map")

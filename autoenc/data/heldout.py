@@ -43,3 +43,5 @@ class HeldOutGalaxies:
 JUDGE_GALAXIES = HeldOutGalaxies(n=600, seed=909_090)
 # The VAE's evaluation set (recon error, KL, the page's galaxies to pick from).
 VAE_GALAXIES = HeldOutGalaxies(n=300, seed=900_001)
+# The galaxies the VAE page's latent map places (a few thousand: the classes' clouds and the holes show).
+MAP_GALAXIES = HeldOutGalaxies(n=2000, seed=900_777)

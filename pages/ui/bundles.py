@@ -47,5 +47,4 @@ def import_box(store: RunStore) -> str | None:
         st.error(str(e))
         return None
     st.session_state["bundle_imported"] = (upload.file_id, run_id)
-    st.success(f"Imported as run **{run_id}**: choose it below, or on its model's page.")
-    return run_id
+    st.rerun()      # the page again, with the run in its lists and the success in place of the button

@@ -1,0 +1,121 @@
+"""The VAE page's latent map: a few thousand galaxies' codes on the PCA plane, coloured by
+class (autoenc/inference/latent_map.py). Click a galaxy: its image and its reconstruction.
+Click anywhere else: what the decoder makes of that point (the map is covered by a faint grid
+of clickable points, since Plotly reports clicks on points only). The last two clicks are the
+ends of a path, drawn on the map, with a slider along it."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from autoenc.data import heldout
+from autoenc.data.galaxy_set import CLASS_NAMES
+from autoenc.inference import latent_map as LM
+from autoenc.inference import vae as V
+from pages.ui.charts import LEGEND
+from pages.ui.images import TILE_PX, show_grid
+from pages.ui.models import trained_model
+from pages.ui.text import text
+
+CLASS_COLOURS = ("#e8590c", "#2f9e44", "#3b5bdb")
+GRID = 36                     # clickable points per side of the map's background
+PATH_STEPS = 9
+PICKS = "_latent_picks"       # session state: the last two clicks, as ("galaxy", index, xy) / ("point", None, xy)
+
+
+@st.cache_data(show_spinner="Placing 2,000 galaxies on the latent map…", max_entries=8)
+def galaxy_map(path: str, mtime: float, size: int) -> tuple[LM.LatentMap, np.ndarray]:
+    """The map of the map galaxies' codes for one checkpoint file, and their labels."""
+    galaxies = heldout.MAP_GALAXIES.images(size)
+    return LM.latent_map(trained_model(Path(path), "vae").modules["vae"], galaxies.images), galaxies.labels
+
+
+def figure(m: LM.LatentMap, labels: np.ndarray, picks: list, route: np.ndarray | None) -> go.Figure:
+    lo, hi = m.coords.min(0), m.coords.max(0)
+    pad = 0.08 * (hi - lo)
+    gx, gy = np.meshgrid(np.linspace(lo[0] - pad[0], hi[0] + pad[0], GRID), np.linspace(lo[1] - pad[1], hi[1] + pad[1], GRID))
+    fig = go.Figure()
+    fig.add_scatter(x=gx.ravel(), y=gy.ravel(), mode="markers", name="anywhere (click to decode)", showlegend=False,
+                    marker=dict(size=9, color="rgba(134,142,150,0.05)"), customdata=np.full(gx.size, -1),
+                    hovertemplate="empty space (%{x:.2f}, %{y:.2f}): click to decode<extra></extra>")
+    for k, name in enumerate(CLASS_NAMES):
+        idx = np.flatnonzero(labels == k)
+        fig.add_scatter(x=m.coords[idx, 0], y=m.coords[idx, 1], mode="markers", name=name, customdata=idx,
+                        marker=dict(size=5, color=CLASS_COLOURS[k], opacity=0.65),
+                        hovertemplate=f"{name} #%{{customdata}}<extra></extra>")
+    if route is not None:
+        fig.add_scatter(x=route[:, 0], y=route[:, 1], mode="lines+markers", name="your path", showlegend=True,
+                        line=dict(color="black", width=2, dash="dot"), marker=dict(size=5, color="black"),
+                        hoverinfo="skip")
+    for label, (_, _, xy) in zip("AB", picks):
+        fig.add_scatter(x=[xy[0]], y=[xy[1]], mode="markers+text", text=[label], textposition="top center",
+                        marker=dict(size=14, color="black", symbol="x"), showlegend=False, hoverinfo="skip")
+    x_share, y_share = m.explained
+    fig.update_layout(height=520, margin=dict(l=10, r=10, t=30, b=10), legend=LEGEND,
+                      xaxis_title=f"first direction ({x_share:.0%} of the codes' variance)",
+                      yaxis_title=f"second direction ({y_share:.0%})")
+    return fig
+
+
+def record(event, m: LM.LatentMap) -> None:
+    """A new click (the chart's selection) becomes the newest pick; the two newest are kept."""
+    points = ((event or {}).get("selection") or {}).get("points") or []
+    if not points:
+        return
+    p = points[-1]
+    xy = (float(p["x"]), float(p["y"]))
+    custom = p.get("customdata")
+    index = int(custom[0] if isinstance(custom, (list, tuple)) else custom) if custom is not None else -1
+    pick = ("galaxy", index, tuple(m.coords[index])) if index >= 0 else ("point", None, xy)
+    picks = st.session_state.setdefault(PICKS, [])
+    if not picks or picks[-1] != pick:
+        picks.append(pick)
+        del picks[:-2]
+
+
+def code_of(model, m: LM.LatentMap, pick, images: np.ndarray) -> np.ndarray:
+    kind, index, xy = pick
+    return V.encode_images(model, images[index:index + 1])[0] if kind == "galaxy" else m.from_map([xy])[0]
+
+
+def latent_map_section(path: Path, size: int, key: str = "latent_map") -> None:
+    model = trained_model(path, "vae").modules["vae"]
+    m, labels = galaxy_map(str(path), path.stat().st_mtime, size)
+    images = heldout.MAP_GALAXIES.images(size).images
+    if st.session_state.get(f"{key}_for") != str(path):         # another model: its own map, no old clicks
+        st.session_state[f"{key}_for"], st.session_state[PICKS] = str(path), []
+    record(st.session_state.get(key), m)       # the click that made this rerun, before the map is drawn
+    picks = st.session_state.setdefault(PICKS, [])
+    route = None
+    if len(picks) == 2:
+        ends = [code_of(model, m, p, images) for p in picks]
+        route = m.to_map(LM.path(*ends, PATH_STEPS))
+    st.plotly_chart(figure(m, labels, picks, route), width="stretch", key=key, on_select="rerun",
+                    selection_mode="points")
+    st.caption(text("vae", "The latent map", n=f"{len(labels):,}", share=f"{sum(m.explained):.0%}"))
+    if not picks:
+        return
+    here, along = st.columns(2)
+    kind, index, xy = picks[-1]
+    with here:
+        if kind == "galaxy":
+            recon = V.reconstruct(model, images[index:index + 1])
+            show_grid(np.concatenate([images[index:index + 1], recon]), 2,
+                      f"your click: {CLASS_NAMES[labels[index]]} #{index} and its reconstruction", tile=2 * TILE_PX)
+        else:
+            nearest = float(np.min(np.linalg.norm(m.coords - np.asarray(xy), axis=1)))
+            show_grid(LM.decode_at(model, m, [xy]), 1, f"decoded at ({xy[0]:.2f}, {xy[1]:.2f}); the nearest galaxy's "
+                      f"code is {nearest:.2f} away on the map", tile=2 * TILE_PX)
+    with along:
+        if len(picks) < 2:
+            st.caption("Click a second place: the two are the ends of a path, with a slider along it.")
+            return
+        t = st.slider("Along your path from A to B", 0.0, 1.0, 0.5, step=0.05, key=f"{key}_t")
+        ends = [code_of(model, m, p, images) for p in picks]
+        here_code = ((1 - t) * ends[0] + t * ends[1])[None].astype(np.float32)
+        show_grid(V.decode_latents(model, here_code), 1, f"on the path at t = {t:.2f}", tile=2 * TILE_PX)
+    strip = V.decode_latents(model, LM.path(*ends, PATH_STEPS).astype(np.float32))
+    show_grid(strip, PATH_STEPS, f"{PATH_STEPS} steps from A to B (the dotted line on the map)")

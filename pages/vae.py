@@ -17,11 +17,11 @@ from autoenc.registry import get_model
 from autoenc.runs import history, launcher
 from autoenc.train.loop import CHECKPOINT_BUDGET, checkpoint_interval
 from autoenc.train.task import setting_meta
-from autoenc.train.vae import DEFAULT_SIZE, SHIPPED_FILE, SIZES, VAEConfig
+from autoenc.train.vae import DEFAULT_SIZE, PLAIN_FILE, SHIPPED_FILE, SIZES, VAEConfig
 from pages.ui.charts import log_axis
 from pages.ui.history import HistoryViews, run_history
 from pages.ui.images import TILE_PX, show_grid, show_image
-from pages.ui.latent_map import latent_map_section
+from pages.ui.latent_map import code_rms, latent_map_section
 from pages.ui.link import part
 from pages.ui.models import checkpoint_picker, trained_model
 from pages.ui.runs import get_store, run_controls, run_picker, training_data
@@ -208,7 +208,15 @@ except UserError as e:
 
 # -- sampling ------------------------------------------------------------------------------
 st.subheader("The latent space, mapped")
-latent_map_section(path, cfg.image_size)
+plain = shipped_path(PLAIN_FILE)
+maps = {f"the {source}": (path, "latent_map")}
+if plain.exists() and trained_model(plain, "vae").config.image_size == cfg.image_size:
+    maps["a plain autoencoder (the same network trained with β = 0)"] = (plain, "latent_map_ae")
+whose = st.radio("Whose latent space", list(maps), horizontal=True, key="map_of", bind="query-params")
+st.caption(text("vae", "A plain autoencoder beside it", ae_rms=f"{code_rms(plain, cfg.image_size):.2f}",
+                vae_rms=f"{code_rms(path, cfg.image_size):.2f}") if len(maps) > 1 else
+           "The plain autoencoder beside it is not there: make it with `python -m autoenc pretrain vae --only autoencoder`.")
+latent_map_section(*maps[whose][:1], cfg.image_size, key=maps[whose][1])
 
 st.subheader("Samples from the prior")
 s1, s2 = st.columns(2, vertical_alignment="bottom")

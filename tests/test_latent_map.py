@@ -88,3 +88,18 @@ def test_the_kl_chart_is_sorted_with_its_threshold_drawn(home):
     kl = values(spec["data"][0]["y"])
     assert kl == sorted(kl, reverse=True)
     assert any("in use above" in a.get("text", "") for a in spec["layout"].get("annotations", []))
+
+
+def test_the_plain_autoencoder_has_its_own_map_beside_the_vae(home):
+    from autoenc.paths import shipped_path
+    from autoenc.train.vae import PLAIN_FILE
+    assert shipped_path(PLAIN_FILE).exists()            # shipped: `pretrain vae --only autoencoder`
+    at = AppTest.from_file("../pages/vae.py", default_timeout=240).run()
+    whose = at.radio(key="map_of")
+    assert len(whose.options) == 2 and whose.value.startswith("the shipped")
+    vae_spec = json.loads(next(c for c in at.get("plotly_chart") if c.proto.id.endswith("latent_map")).proto.spec)
+    whose.set_value(whose.options[1]).run()
+    assert not at.exception
+    ae_spec = json.loads(next(c for c in at.get("plotly_chart") if "latent_map_ae" in c.proto.id).proto.spec)
+    assert values(ae_spec["data"][1]["x"]) != values(vae_spec["data"][1]["x"])       # another model, another map
+    assert any("root mean square of" in c.value for c in at.caption)

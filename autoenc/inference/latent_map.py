@@ -22,6 +22,7 @@ class LatentMap:
     axes: np.ndarray            # (2, d) orthonormal: the two directions of largest variance
     coords: np.ndarray          # (n, 2) where each code lies on the map
     explained: tuple[float, float]   # share of the codes' variance along each axis
+    code_rms: float             # root mean square of the codes' numbers: how far from the prior's centre they lie
 
     def to_map(self, z) -> np.ndarray:
         """Codes (n, d) -> map coordinates (n, 2)."""
@@ -45,7 +46,7 @@ def fit(z) -> LatentMap:
     axes = axes * np.sign(axes[np.arange(2), np.abs(axes).argmax(1)])[:, None]    # a sign that does not flip
     var = s ** 2
     explained = tuple(float(v) for v in var[:2] / var.sum())
-    return LatentMap(mean, axes, (z - mean) @ axes.T, explained)
+    return LatentMap(mean, axes, (z - mean) @ axes.T, explained, float(np.sqrt(np.mean(z ** 2))))
 
 
 def latent_map(model: nn.Module, images: np.ndarray) -> LatentMap:

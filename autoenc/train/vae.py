@@ -26,6 +26,7 @@ from autoenc.train.task import PretrainItem, Task, TrainSettings, setting
 SIZES = (32, 64, 128)
 DEFAULT_SIZE = {"conv": 64, "paper": 128}     # the paper arch is the article's 128 px model
 SHIPPED_FILE = "vae-conv-64.safetensors"
+PLAIN_FILE = "autoencoder-conv-64.safetensors"   # the same network and recipe at beta 0: a plain autoencoder
 BETA_DEFAULT = 0.002
 LATENT_FIT_IMAGES = 512                       # training codes behind the saved latent Gaussian
 INFERENCE_CHUNK = 256                         # held-out images per validation forward pass
@@ -56,7 +57,8 @@ class VAEConfig(TrainSettings):
     # the encoder inflates it to drown the sampling noise until it overflows.
     beta: float = setting(BETA_DEFAULT, "KL weight = 2 x the decoder's pixel noise variance (recon is summed "
                                         "per image); 1 collapses galaxies to one blob, smaller keeps more detail "
-                                        "but leaves the codes further from the N(0, I) prior", lo=1e-4, hi=1000.0)
+                                        "but leaves the codes further from the N(0, I) prior; 0 is a plain autoencoder",
+                                        lo=0.0, hi=1000.0)
     n_images: int = setting(6000, "rendered training images (a third per class)", lo=2, hi=200_000)
     data_seed: int = setting(0, "seed of the rendered training set", lo=0)
     data: str = setting("rendered", "galaxy set to train on: rendered, or a set imported on the Datasets page")
@@ -190,7 +192,8 @@ class VAETask(Task):
     # -- shipped checkpoint and evaluation ------------------------------------------
     @classmethod
     def pretrain_plan(cls) -> list[PretrainItem]:
-        return [PretrainItem(SHIPPED_FILE, PRETRAIN_SETTINGS, max_seconds=3600)]
+        return [PretrainItem(SHIPPED_FILE, PRETRAIN_SETTINGS, max_seconds=3600),
+                PretrainItem(PLAIN_FILE, {**PRETRAIN_SETTINGS, "beta": 0.0}, max_seconds=3600)]
 
     @classmethod
     def evaluate_cli(cls, args) -> dict:

@@ -23,7 +23,6 @@ from pages.ui.text import text
 CLASS_COLOURS = ("#e8590c", "#2f9e44", "#3b5bdb")
 GRID = 36                     # clickable points per side of the map's background
 PATH_STEPS = 9
-PICKS = "_latent_picks"       # session state: the last two clicks, as ("galaxy", index, xy) / ("point", None, xy)
 
 
 @st.cache_data(show_spinner="Placing 2,000 galaxies on the latent map…", max_entries=8)
@@ -60,8 +59,9 @@ def figure(m: LM.LatentMap, labels: np.ndarray, picks: list, route: np.ndarray |
     return fig
 
 
-def record(event, m: LM.LatentMap) -> None:
-    """A new click (the chart's selection) becomes the newest pick; the two newest are kept."""
+def record(event, m: LM.LatentMap, picks: list) -> None:
+    """A new click (the chart's selection) becomes the newest of `picks`, ("galaxy", index, xy)
+    or ("point", None, xy); the two newest are kept."""
     points = ((event or {}).get("selection") or {}).get("points") or []
     if not points:
         return
@@ -70,7 +70,6 @@ def record(event, m: LM.LatentMap) -> None:
     custom = p.get("customdata")
     index = int(custom[0] if isinstance(custom, (list, tuple)) else custom) if custom is not None else -1
     pick = ("galaxy", index, tuple(m.coords[index])) if index >= 0 else ("point", None, xy)
-    picks = st.session_state.setdefault(PICKS, [])
     if not picks or picks[-1] != pick:
         picks.append(pick)
         del picks[:-2]
@@ -81,21 +80,27 @@ def code_of(model, m: LM.LatentMap, pick, images: np.ndarray) -> np.ndarray:
     return V.encode_images(model, images[index:index + 1])[0] if kind == "galaxy" else m.from_map([xy])[0]
 
 
+def code_rms(path: Path, size: int) -> float:
+    """How far a model's codes of the map galaxies lie from the prior's centre (RMS of their numbers)."""
+    return galaxy_map(str(path), path.stat().st_mtime, size)[0].code_rms
+
+
 def latent_map_section(path: Path, size: int, key: str = "latent_map") -> None:
     model = trained_model(path, "vae").modules["vae"]
     m, labels = galaxy_map(str(path), path.stat().st_mtime, size)
     images = heldout.MAP_GALAXIES.images(size).images
     if st.session_state.get(f"{key}_for") != str(path):         # another model: its own map, no old clicks
-        st.session_state[f"{key}_for"], st.session_state[PICKS] = str(path), []
-    record(st.session_state.get(key), m)       # the click that made this rerun, before the map is drawn
-    picks = st.session_state.setdefault(PICKS, [])
+        st.session_state[f"{key}_for"], st.session_state[f"{key}_picks"] = str(path), []
+    picks = st.session_state.setdefault(f"{key}_picks", [])
+    record(st.session_state.get(key), m, picks)     # the click that made this rerun, before the map is drawn
     route = None
     if len(picks) == 2:
         ends = [code_of(model, m, p, images) for p in picks]
         route = m.to_map(LM.path(*ends, PATH_STEPS))
     st.plotly_chart(figure(m, labels, picks, route), width="stretch", key=key, on_select="rerun",
                     selection_mode="points")
-    st.caption(text("vae", "The latent map", n=f"{len(labels):,}", share=f"{sum(m.explained):.0%}"))
+    st.caption(text("vae", "The latent map", n=f"{len(labels):,}", share=f"{sum(m.explained):.0%}",
+                    rms=f"{m.code_rms:.2f}"))
     if not picks:
         return
     here, along = st.columns(2)

@@ -20,6 +20,15 @@ def decoded(page) -> str:
     return box.locator("img").get_attribute("src") if box.count() else ""
 
 
+def fresh_page(browser, link: str, ready: str, width: int = 1280, height: int = 2400):
+    """`link` in a new browser context (no cookies, no session), once `ready` is on the page."""
+    page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+    page.set_default_timeout(60_000)
+    page.goto(link)
+    wait_for_app(page, ready, timeout_ms=120_000)
+    return page
+
+
 def copied_link(page) -> str:
     page.locator('[data-testid="autoenc-copy-link"]').click()
     field = page.locator('[data-testid="autoenc-link"]')
@@ -39,10 +48,7 @@ def served(tmp_path_factory):
 
 def test_a_copied_link_opens_the_same_view_in_a_new_browser(served):
     url, _, browser = served
-    page = browser.new_context(viewport={"width": 1280, "height": 2400}).new_page()
-    page.set_default_timeout(60_000)
-    page.goto(f"{url}/vae")
-    wait_for_app(page, "Latent interpolation", timeout_ms=120_000)
+    page = fresh_page(browser, f"{url}/vae", "Latent interpolation")
     wait_until(page, lambda: decoded(page), 60, "the decoded image")
     first = decoded(page)
     # another pair and another place on the path, as a lecturer prepares a view
@@ -60,19 +66,13 @@ def test_a_copied_link_opens_the_same_view_in_a_new_browser(served):
     assert link == page.url and "interp_a=3" in link and "interp_t=1" in link
     assert not exceptions_on(page)
 
-    fresh = browser.new_context(viewport={"width": 1280, "height": 2400}).new_page()   # no cookies, no state
-    fresh.set_default_timeout(60_000)
-    fresh.goto(link)
-    wait_for_app(fresh, "Latent interpolation", timeout_ms=120_000)
+    fresh = fresh_page(browser, link, "Latent interpolation")
     wait_until(fresh, lambda: decoded(fresh) == wanted, 60, "the same decoded image")
     assert "decoded at t = 1.00" in fresh.get_by_text("decoded at t =").first.inner_text()
     screenshot(fresh, "link-opened-vae")
 
     # presenter mode on a 1280x720 projector, and a handout without training
-    show = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
-    show.set_default_timeout(60_000)
-    show.goto(f"{url}/denoiser?present=1")
-    wait_for_app(show, "The three noise datasets", timeout_ms=120_000)
+    show = fresh_page(browser, f"{url}/denoiser?present=1", "The three noise datasets", width=1280, height=720)
     show.wait_for_function("getComputedStyle(document.documentElement).fontSize === '20px'", timeout=30_000)
     assert not show.get_by_text("Training settings").first.is_visible()
     assert show.locator('[data-testid="stSidebar"]').first.get_attribute("data-collapsed") == "true"
@@ -92,11 +92,8 @@ def samples(page) -> str:
 
 
 def test_the_denoiser_and_acgan_views_survive_their_links(served):
-    url, _, browser = served
-    page = browser.new_context(viewport={"width": 1280, "height": 2400}).new_page()
-    page.set_default_timeout(60_000)
-    page.goto(f"{url}/denoiser")
-    wait_for_app(page, "The three noise datasets", timeout_ms=120_000)
+    url, home, browser = served
+    page = fresh_page(browser, f"{url}/denoiser", "The three noise datasets")
     page.locator('[data-testid="stRadio"]').get_by_text("cosine", exact=True).first.click()
     wait_until(page, lambda: "noise=cosine" in page.url, 30, "the noise type in the URL")
     handle = page.locator('[data-testid="stSlider"]', has_text="SNR range").get_by_role("slider").first
@@ -105,15 +102,16 @@ def test_the_denoiser_and_acgan_views_survive_their_links(served):
     page.get_by_text("Training settings").first.click()
     wait_until(page, lambda: "snr=" in page.url and "train_settings=true" in page.url, 30, "the SNR and section")
     link = copied_link(page)
-    fresh = browser.new_context(viewport={"width": 1280, "height": 2400}).new_page()
-    fresh.set_default_timeout(60_000)
-    fresh.goto(link)
-    wait_for_app(fresh, "The three noise datasets", timeout_ms=120_000)
-    radio = fresh.locator('[data-testid="stRadio"]').first
-    wait_until(fresh, lambda: radio.locator("input:checked").count() and "cosine" in radio.locator(
-        "label:has(input:checked)").inner_text(), 30, "cosine chosen")
-    assert fresh.locator('[data-testid="stSlider"]', has_text="SNR range").inner_text().split()[-4] == "2.50"
-    assert fresh.get_by_text("Learning rate").first.is_visible()        # the section is open
+    assert link.count("snr=") == 2                      # a range: both ends
+    # opened on a freshly started server with the same files: the router hands the whole query over
+    with streamlit_server(home) as (restarted, _):
+        there = fresh_page(browser, link.replace(url, restarted), "The three noise datasets")
+        radio = there.locator('[data-testid="stRadio"]').first
+        wait_until(there, lambda: radio.locator("input:checked").count() and "cosine" in radio.locator(
+            "label:has(input:checked)").inner_text(), 30, "cosine chosen")
+        assert there.locator('[data-testid="stSlider"]', has_text="SNR range").inner_text().split()[-4] == "2.50"
+        there.get_by_text("Learning rate").first.wait_for(state="visible", timeout=30_000)   # the section is open
+        assert not exceptions_on(there)
 
     page.goto(f"{url}/acgan")
     wait_for_app(page, "random samples", timeout_ms=120_000)
@@ -126,8 +124,7 @@ def test_the_denoiser_and_acgan_views_survive_their_links(served):
                and page.locator('[data-testid="stImage"]', has_text=re.compile(r"seed 5$")).count(), 60,
                "the class and seed in the URL and the grid")
     wanted = samples(page)
-    fresh.goto(copied_link(page))
-    wait_for_app(fresh, "random samples", timeout_ms=120_000)
+    fresh = fresh_page(browser, copied_link(page), "random samples")
     wait_until(fresh, lambda: samples(fresh) == wanted, 60, "the same samples")
     assert not exceptions_on(page) and not exceptions_on(fresh)
 

@@ -30,6 +30,7 @@ from autoenc.errors import UserError
 from autoenc.images import to_png
 from autoenc.paths import shipped_path
 from autoenc.registry import MODELS, get_model
+from autoenc.runs import launcher
 from autoenc.runs.bundle_use import CHECKPOINT, run_snippet, snippet
 from autoenc.runs.checkpoint import read_meta
 from autoenc.runs.store import RunStore
@@ -59,28 +60,6 @@ def sample_png(array: np.ndarray) -> bytes | None:
     """A snapshot as a PNG: an image as it is, traces drawn as lines, anything else not."""
     a = np.asarray(array)
     return to_png(a) if is_image(a) else to_png(trace_frame(a)) if is_traces(a) else None
-
-
-def reproduce_command(model: str, config: dict, steps: int | None) -> str:
-    """`python -m autoenc train MODEL` with every setting that differs from the model's defaults."""
-    from autoenc.train.task import config_fields, config_to_dict
-    cls = get_model(model).task_class()
-    defaults = config_to_dict(cls.Config())
-    args = [f"python -m autoenc train {model}"]
-    for f in config_fields(cls.Config):
-        value = config.get(f.name, defaults.get(f.name))
-        if f.name == "steps":
-            value = steps or value
-        if value == defaults.get(f.name) or value is None:
-            continue
-        flag = "--" + f.name.replace("_", "-")
-        if isinstance(value, bool):
-            args.append(flag if value else "--no-" + f.name.replace("_", "-"))
-        elif isinstance(value, (list, tuple)):
-            args.append(f"{flag} {','.join(str(v) for v in value)}")
-        else:
-            args.append(f"{flag} {value}")
-    return " \\\n    ".join(args)
 
 
 def readme(title: str, model: str, config: dict, command: str, made_by: str, contents: list[str]) -> str:
@@ -157,7 +136,8 @@ def export_run(store: RunStore, run_id: str) -> Bundle:
     record = {k: getattr(run, k) for k in RUN_FIELDS}
     files["bundle.json"] = json.dumps({"format": FORMAT, "version": VERSION, "model": run.model, "id": run.id,
                                        "run": record, "samples": names}, indent=1).encode()
-    command = reproduce_command(run.model, run.config, run.total_steps)
+    command = launcher.user_command(run.model, {**run.config, "steps": run.total_steps or run.config.get("steps")},
+                                    run.max_seconds)
     made = (f"Run `{run.id}` of the {get_model(run.model).title}: {run.status} at step {run.step:,}"
             f"{' of ' + format(run.total_steps, ',') if run.total_steps else ''}, checkpoint at step "
             f"{run.checkpoint_step or 0:,}.")

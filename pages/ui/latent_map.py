@@ -25,11 +25,16 @@ GRID = 36                     # clickable points per side of the map's backgroun
 PATH_STEPS = 9
 
 
+@st.cache_resource(show_spinner=False, max_entries=3)
+def map_galaxies(size: int):
+    """The galaxies the map places, read from disk once per size (shared: read them, never change them)."""
+    return heldout.MAP_GALAXIES.images(size)
+
+
 @st.cache_data(show_spinner="Placing 2,000 galaxies on the latent map…", max_entries=8)
-def galaxy_map(path: str, mtime: float, size: int) -> tuple[LM.LatentMap, np.ndarray]:
-    """The map of the map galaxies' codes for one checkpoint file, and their labels."""
-    galaxies = heldout.MAP_GALAXIES.images(size)
-    return LM.latent_map(trained_model(Path(path), "vae").modules["vae"], galaxies.images), galaxies.labels
+def galaxy_map(path: str, mtime: float, size: int) -> LM.LatentMap:
+    """The map of the map galaxies' codes for one checkpoint file."""
+    return LM.latent_map(trained_model(Path(path), "vae").modules["vae"], map_galaxies(size).images)
 
 
 def figure(m: LM.LatentMap, labels: np.ndarray, picks: list, route: np.ndarray | None) -> go.Figure:
@@ -82,21 +87,20 @@ def code_of(model, m: LM.LatentMap, pick, images: np.ndarray) -> np.ndarray:
 
 def code_rms(path: Path, size: int) -> float:
     """How far a model's codes of the map galaxies lie from the prior's centre (RMS of their numbers)."""
-    return galaxy_map(str(path), path.stat().st_mtime, size)[0].code_rms
+    return galaxy_map(str(path), path.stat().st_mtime, size).code_rms
 
 
 def latent_map_section(path: Path, size: int, key: str = "latent_map") -> None:
     model = trained_model(path, "vae").modules["vae"]
-    m, labels = galaxy_map(str(path), path.stat().st_mtime, size)
-    images = heldout.MAP_GALAXIES.images(size).images
+    m = galaxy_map(str(path), path.stat().st_mtime, size)
+    galaxies = map_galaxies(size)
+    images, labels = galaxies.images, galaxies.labels
     if st.session_state.get(f"{key}_for") != str(path):         # another model: its own map, no old clicks
         st.session_state[f"{key}_for"], st.session_state[f"{key}_picks"] = str(path), []
     picks = st.session_state.setdefault(f"{key}_picks", [])
     record(st.session_state.get(key), m, picks)     # the click that made this rerun, before the map is drawn
-    route = None
-    if len(picks) == 2:
-        ends = [code_of(model, m, p, images) for p in picks]
-        route = m.to_map(LM.path(*ends, PATH_STEPS))
+    ends = [code_of(model, m, p, images) for p in picks] if len(picks) == 2 else None
+    route = m.to_map(LM.path(*ends, PATH_STEPS)) if ends else None
     st.plotly_chart(figure(m, labels, picks, route), width="stretch", key=key, on_select="rerun",
                     selection_mode="points")
     st.caption(text("vae", "The latent map", n=f"{len(labels):,}", share=f"{sum(m.explained):.0%}",
@@ -119,7 +123,6 @@ def latent_map_section(path: Path, size: int, key: str = "latent_map") -> None:
             st.caption("Click a second place: the two are the ends of a path, with a slider along it.")
             return
         t = st.slider("Along your path from A to B", 0.0, 1.0, 0.5, step=0.05, key=f"{key}_t")
-        ends = [code_of(model, m, p, images) for p in picks]
         here_code = ((1 - t) * ends[0] + t * ends[1])[None].astype(np.float32)
         show_grid(V.decode_latents(model, here_code), 1, f"on the path at t = {t:.2f}", tile=2 * TILE_PX)
     strip = V.decode_latents(model, LM.path(*ends, PATH_STEPS).astype(np.float32))

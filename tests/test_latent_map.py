@@ -103,3 +103,42 @@ def test_the_plain_autoencoder_has_its_own_map_beside_the_vae(home):
     ae_spec = json.loads(next(c for c in at.get("plotly_chart") if "latent_map_ae" in c.proto.id).proto.spec)
     assert values(ae_spec["data"][1]["x"]) != values(vae_spec["data"][1]["x"])       # another model, another map
     assert any("root mean square of" in c.value for c in at.caption)
+
+
+def test_tsne_keeps_neighbours_of_separate_clouds():
+    rng = np.random.default_rng(0)
+    z = np.concatenate([rng.normal(0, 0.1, (40, 10)), rng.normal(3, 0.1, (40, 10))])
+    xy = LM.tsne(z)
+    assert xy.shape == (80, 2)
+    within = np.linalg.norm(xy[:40] - xy[:40].mean(0), axis=1).mean()
+    between = np.linalg.norm(xy[:40].mean(0) - xy[40:].mean(0))
+    assert between > 3 * within
+    with pytest.raises(UserError):
+        LM.tsne(z[:3])
+
+
+def test_the_tsne_layout_takes_galaxy_clicks_only(home, monkeypatch):
+    """t-SNE has no inverse: no clickable background, an empty click is ignored, galaxy clicks work
+    and two of them make a path. (A stand-in layout: the real one is timed once per model.)"""
+    import pages.ui.latent_map as page_map
+    monkeypatch.setattr(LM, "tsne", lambda z, seed=0: np.asarray(z)[:, :2] * 10)
+    monkeypatch.setattr(page_map, "cached", lambda path, what, compute: compute())
+    page_map.tsne_coords.clear()
+    try:
+        at = AppTest.from_file("../pages/vae.py", default_timeout=240).run()
+        at.radio(key="latent_map_by").set_value("tsne").run()
+        assert not at.exception
+        spec = json.loads(next(c for c in at.get("plotly_chart") if c.proto.id.endswith("latent_map")).proto.spec)
+        assert spec["data"][0]["name"] == "barred spiral" and spec["layout"]["xaxis"]["title"]["text"] == "t-SNE 1"
+        assert any("laid out by t-SNE" in c.value for c in at.caption)
+        at.session_state["latent_map"] = {"selection": {"points": [{"x": 0.0, "y": 0.0, "customdata": -1}]}}
+        at.run()
+        assert not any(c.startswith("decoded at (") for im in at.get("image") for c in im.captions)
+        for index in (3, 11):
+            at.session_state["latent_map"] = {"selection": {"points": [{"x": 0.0, "y": 0.0, "customdata": index}]}}
+            at.run()
+        assert any(c.startswith("your click:") and "#11" in c for im in at.get("image") for c in im.captions)
+        spec = json.loads(next(c for c in at.get("plotly_chart") if c.proto.id.endswith("latent_map")).proto.spec)
+        assert "your path" in [t.get("name") for t in spec["data"]]
+    finally:
+        page_map.tsne_coords.clear()

@@ -2,9 +2,12 @@
 class (autoenc/inference/latent_map.py). Click a galaxy: its image and its reconstruction.
 Click anywhere else: what the decoder makes of that point (the map is covered by a faint grid
 of clickable points, since Plotly reports clicks on points only). The last two clicks are the
-ends of a path, drawn on the map, with a slider along it."""
+ends of a path, drawn on the map, with a slider along it. The map can also be laid out by
+t-SNE (neighbours kept, computed once per model), where only galaxies can be clicked: it has
+no inverse."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +16,7 @@ import streamlit as st
 
 from autoenc.data import heldout
 from autoenc.data.galaxy_set import CLASS_NAMES
+from autoenc.evalcache import cached
 from autoenc.inference import latent_map as LM
 from autoenc.inference import vae as V
 from pages.ui.charts import LEGEND
@@ -23,6 +27,7 @@ from pages.ui.text import text
 CLASS_COLOURS = ("#e8590c", "#2f9e44", "#3b5bdb")
 GRID = 36                     # clickable points per side of the map's background
 PATH_STEPS = 9
+METHODS = {"pca": "PCA (click anywhere to decode)", "tsne": "t-SNE (neighbours kept; galaxies only)"}
 
 
 @st.cache_resource(show_spinner=False, max_entries=3)
@@ -37,17 +42,43 @@ def galaxy_map(path: str, mtime: float, size: int) -> LM.LatentMap:
     return LM.latent_map(trained_model(Path(path), "vae").modules["vae"], map_galaxies(size).images)
 
 
-def figure(m: LM.LatentMap, labels: np.ndarray, picks: list, route: np.ndarray | None) -> go.Figure:
-    lo, hi = m.coords.min(0), m.coords.max(0)
-    pad = 0.08 * (hi - lo)
-    gx, gy = np.meshgrid(np.linspace(lo[0] - pad[0], hi[0] + pad[0], GRID), np.linspace(lo[1] - pad[1], hi[1] + pad[1], GRID))
+@st.cache_data(show_spinner="Laying out 2,000 codes by t-SNE (once per model; about 20 s)…", max_entries=8)
+def tsne_coords(path: str, mtime: float, size: int) -> np.ndarray:
+    def compute():
+        model = trained_model(Path(path), "vae").modules["vae"]
+        return {"xy": LM.tsne(V.encode_images(model, map_galaxies(size).images))}
+    return np.asarray(cached(Path(path), f"latent-tsne-{size}", compute)["xy"])
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the map draws each galaxy, and whether a point of its plane decodes."""
+    coords: np.ndarray
+    titles: tuple[str, str]
+    decodes: bool
+
+
+def layout(m: LM.LatentMap, path: Path, size: int, method: str) -> Layout:
+    if method == "tsne":
+        return Layout(tsne_coords(str(path), path.stat().st_mtime, size), ("t-SNE 1", "t-SNE 2"), False)
+    x_share, y_share = m.explained
+    return Layout(m.coords, (f"first direction ({x_share:.0%} of the codes' variance)", f"second direction ({y_share:.0%})"),
+                  True)
+
+
+def figure(lay: Layout, labels: np.ndarray, picks: list, route: np.ndarray | None) -> go.Figure:
     fig = go.Figure()
-    fig.add_scatter(x=gx.ravel(), y=gy.ravel(), mode="markers", name="anywhere (click to decode)", showlegend=False,
-                    marker=dict(size=9, color="rgba(134,142,150,0.05)"), customdata=np.full(gx.size, -1),
-                    hovertemplate="empty space (%{x:.2f}, %{y:.2f}): click to decode<extra></extra>")
+    if lay.decodes:
+        lo, hi = lay.coords.min(0), lay.coords.max(0)
+        pad = 0.08 * (hi - lo)
+        gx, gy = np.meshgrid(np.linspace(lo[0] - pad[0], hi[0] + pad[0], GRID),
+                             np.linspace(lo[1] - pad[1], hi[1] + pad[1], GRID))
+        fig.add_scatter(x=gx.ravel(), y=gy.ravel(), mode="markers", name="anywhere (click to decode)", showlegend=False,
+                        marker=dict(size=9, color="rgba(134,142,150,0.05)"), customdata=np.full(gx.size, -1),
+                        hovertemplate="empty space (%{x:.2f}, %{y:.2f}): click to decode<extra></extra>")
     for k, name in enumerate(CLASS_NAMES):
         idx = np.flatnonzero(labels == k)
-        fig.add_scatter(x=m.coords[idx, 0], y=m.coords[idx, 1], mode="markers", name=name, customdata=idx,
+        fig.add_scatter(x=lay.coords[idx, 0], y=lay.coords[idx, 1], mode="markers", name=name, customdata=idx,
                         marker=dict(size=5, color=CLASS_COLOURS[k], opacity=0.65),
                         hovertemplate=f"{name} #%{{customdata}}<extra></extra>")
     if route is not None:
@@ -57,14 +88,12 @@ def figure(m: LM.LatentMap, labels: np.ndarray, picks: list, route: np.ndarray |
     for label, (_, _, xy) in zip("AB", picks):
         fig.add_scatter(x=[xy[0]], y=[xy[1]], mode="markers+text", text=[label], textposition="top center",
                         marker=dict(size=14, color="black", symbol="x"), showlegend=False, hoverinfo="skip")
-    x_share, y_share = m.explained
     fig.update_layout(height=520, margin=dict(l=10, r=10, t=30, b=10), legend=LEGEND,
-                      xaxis_title=f"first direction ({x_share:.0%} of the codes' variance)",
-                      yaxis_title=f"second direction ({y_share:.0%})")
+                      xaxis_title=lay.titles[0], yaxis_title=lay.titles[1])
     return fig
 
 
-def record(event, m: LM.LatentMap, picks: list) -> None:
+def record(event, lay: Layout, picks: list) -> None:
     """A new click (the chart's selection) becomes the newest of `picks`, ("galaxy", index, xy)
     or ("point", None, xy); the two newest are kept."""
     points = ((event or {}).get("selection") or {}).get("points") or []
@@ -74,7 +103,9 @@ def record(event, m: LM.LatentMap, picks: list) -> None:
     xy = (float(p["x"]), float(p["y"]))
     custom = p.get("customdata")
     index = int(custom[0] if isinstance(custom, (list, tuple)) else custom) if custom is not None else -1
-    pick = ("galaxy", index, tuple(m.coords[index])) if index >= 0 else ("point", None, xy)
+    if index < 0 and not lay.decodes:
+        return
+    pick = ("galaxy", index, tuple(lay.coords[index])) if index >= 0 else ("point", None, xy)
     if not picks or picks[-1] != pick:
         picks.append(pick)
         del picks[:-2]
@@ -95,16 +126,27 @@ def latent_map_section(path: Path, size: int, key: str = "latent_map") -> None:
     m = galaxy_map(str(path), path.stat().st_mtime, size)
     galaxies = map_galaxies(size)
     images, labels = galaxies.images, galaxies.labels
-    if st.session_state.get(f"{key}_for") != str(path):         # another model: its own map, no old clicks
-        st.session_state[f"{key}_for"], st.session_state[f"{key}_picks"] = str(path), []
+    method = st.radio("Lay the map out by", list(METHODS), format_func=METHODS.get, horizontal=True, key=f"{key}_by",
+                      bind="query-params")
+    lay = layout(m, path, size, method)
+    if st.session_state.get(f"{key}_for") != (str(path), method):     # another model or layout: no old clicks
+        st.session_state[f"{key}_for"], st.session_state[f"{key}_picks"] = (str(path), method), []
     picks = st.session_state.setdefault(f"{key}_picks", [])
-    record(st.session_state.get(key), m, picks)     # the click that made this rerun, before the map is drawn
+    record(st.session_state.get(key), lay, picks)     # the click that made this rerun, before the map is drawn
     ends = [code_of(model, m, p, images) for p in picks] if len(picks) == 2 else None
-    route = m.to_map(LM.path(*ends, PATH_STEPS)) if ends else None
-    st.plotly_chart(figure(m, labels, picks, route), width="stretch", key=key, on_select="rerun",
+    if ends is None:
+        route = None
+    elif lay.decodes:
+        route = m.to_map(LM.path(*ends, PATH_STEPS))
+    else:                       # t-SNE places no point between two galaxies: the line joins its ends
+        route = LM.path(picks[0][2], picks[1][2], 2)
+    st.plotly_chart(figure(lay, labels, picks, route), width="stretch", key=key, on_select="rerun",
                     selection_mode="points")
-    st.caption(text("vae", "The latent map", n=f"{len(labels):,}", share=f"{sum(m.explained):.0%}",
-                    rms=f"{m.code_rms:.2f}"))
+    if lay.decodes:
+        st.caption(text("vae", "The latent map", n=f"{len(labels):,}", share=f"{sum(m.explained):.0%}",
+                        rms=f"{m.code_rms:.2f}"))
+    else:
+        st.caption(text("vae", "The latent map, by t-SNE", n=f"{len(labels):,}"))
     if not picks:
         return
     here, along = st.columns(2)

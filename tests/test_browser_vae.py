@@ -64,4 +64,20 @@ def test_moving_the_interpolation_slider_changes_the_decoded_image(tmp_path):
                                arg=before, timeout=60_000)
         assert page.get_by_text("your path").count()
         assert not exceptions_on(page)
+
+        # hovering over a galaxy shows its thumbnail beside the cursor, taken from the page's sprite
+        chart.scroll_into_view_if_needed()
+        galaxy = page.evaluate("""() => { for (const gd of document.querySelectorAll('.js-plotly-plot'))
+            if (gd._fullData && gd._fullData.some(t => t.name === 'barred spiral'))
+              return gd._fullData.findIndex(t => t.name === 'elliptical'); }""")
+        index = page.evaluate(f"""() => {{ for (const gd of document.querySelectorAll('.js-plotly-plot'))
+            if (gd._fullData && gd._fullData.some(t => t.name === 'barred spiral'))
+              return gd._fullData[{galaxy}].customdata[5]; }}""")
+        page.mouse.move(*page.evaluate(MAP_POINT_JS, [galaxy, 5]))
+        thumb = page.locator('[data-testid="autoenc-thumbnail"]')
+        thumb.wait_for(state="visible", timeout=30_000)
+        assert thumb.get_attribute("data-index") == str(index)
+        assert "url(" in thumb.evaluate("e => e.style.backgroundImage")
+        sprite = page.locator('[class*="st-key-autoenc-thumbs-"] img').first
+        assert not sprite.is_visible() and sprite.evaluate("e => e.naturalWidth") == 1280
         screenshot(page, "vae-latent-map")

@@ -1,5 +1,6 @@
 """The VAE page's latent map: a few thousand galaxies' codes on the PCA plane, coloured by
-class (autoenc/inference/latent_map.py). Click a galaxy: its image and its reconstruction.
+class (autoenc/inference/latent_map.py). Hover over a galaxy: its thumbnail (drawn by the
+browser: pages/ui/hover_thumbnails.py). Click a galaxy: its image and its reconstruction.
 Click anywhere else: what the decoder makes of that point (the map is covered by a faint grid
 of clickable points, since Plotly reports clicks on points only). The last two clicks are the
 ends of a path, drawn on the map, with a slider along it. The map can also be laid out by
@@ -20,6 +21,7 @@ from autoenc.evalcache import cached
 from autoenc.inference import latent_map as LM
 from autoenc.inference import vae as V
 from pages.ui.charts import LEGEND
+from pages.ui.hover_thumbnails import hover_thumbnails
 from pages.ui.images import TILE_PX, show_grid
 from pages.ui.models import trained_model
 from pages.ui.text import text
@@ -142,6 +144,7 @@ def latent_map_section(path: Path, size: int, key: str = "latent_map") -> None:
         route = LM.path(picks[0][2], picks[1][2], 2)
     st.plotly_chart(figure(lay, labels, picks, route), width="stretch", key=key, on_select="rerun",
                     selection_mode="points")
+    hover_thumbnails(f"map-galaxies-{size}", images, CLASS_NAMES[0])
     if lay.decodes:
         st.caption(text("vae", "The latent map", n=f"{len(labels):,}", share=f"{sum(m.explained):.0%}",
                         rms=f"{m.code_rms:.2f}"))

@@ -26,6 +26,24 @@ def from_uint8(images: np.ndarray | torch.Tensor, device: torch.device | str = "
     return t.to(device).permute(0, 3, 1, 2)
 
 
+def check_images(images, size: int, taker: str, what: str = "images") -> np.ndarray:
+    """uint8 (N, size, size, 3) (a single (size, size, 3) becomes N = 1), or a UserError saying
+    what is wrong; `taker` names the model in the message ("this conv VAE (64 px)")."""
+    a = np.asarray(images)
+    if a.ndim == 3:
+        a = a[None]
+    if a.ndim != 4 or a.shape[-1] != 3:
+        raise UserError(f"{what} must be RGB images shaped (N, H, W, 3), not an array of shape {a.shape}")
+    if len(a) == 0:
+        raise UserError(f"no {what} given: pick at least one image")
+    if a.dtype != np.uint8:
+        raise UserError(f"{what} must be 8-bit (uint8) pixel values 0-255, not {a.dtype}")
+    if a.shape[1:3] != (size, size):
+        raise UserError(f"{what} are {a.shape[2]}x{a.shape[1]} px but {taker} "
+                        f"takes {size}x{size} px images: resize them or load a checkpoint of that size")
+    return a
+
+
 def image_grid(images, ncols: int = 8, pad: int = 2, fill: int = 0) -> np.ndarray:
     """uint8 (N, H, W, 3) -> one uint8 image, ncols per row, `pad` pixels of `fill` between tiles."""
     a = np.asarray(images)

@@ -41,6 +41,12 @@ MODELS: dict[str, ModelSpec] = {
             "autoenc.train.vae:VAETask", "pages/vae.py",
         ),
         ModelSpec(
+            "mae", "Masked autoencoder",
+            "A small Vision Transformer that sees a quarter of a galaxy's patches and paints in the rest: "
+            "the article's outlook, and what its encoder learns without labels.",
+            "autoenc.train.mae:MAETask", "pages/mae.py",
+        ),
+        ModelSpec(
             "classifier", "Galaxy classifier",
             "A small CNN trained on rendered galaxies: the judge of generated images and the "
             "feature space of the GAN metrics.",

@@ -16,6 +16,7 @@ from autoenc.paths import shipped_path
 from autoenc.registry import get_model
 from autoenc.runs import history, launcher
 from autoenc.train.loop import CHECKPOINT_BUDGET, checkpoint_interval
+from autoenc.train.mae import SHIPPED_FILE as MAE_FILE
 from autoenc.train.task import setting_meta
 from autoenc.train.vae import DEFAULT_SIZE, PLAIN_FILE, SHIPPED_FILE, SIZES, VAEConfig
 from pages.ui.charts import log_axis
@@ -24,6 +25,7 @@ from pages.ui.images import TILE_PX, show_grid, show_image
 from pages.ui.latent_map import code_rms, latent_map_section
 from pages.ui.link import part
 from pages.ui.models import checkpoint_picker, trained_model
+from pages.ui.probes import probe_comparison
 from pages.ui.runs import get_store, run_controls, run_picker, training_data
 from pages.ui.setup import page_setup
 from pages.ui.text import text
@@ -249,6 +251,12 @@ for col, dim in zip(cols, top):
         v = st.slider(f"dimension {dim}", -3.0, 3.0, 0.0, step=0.25, key=f"trav_{dim}", bind="query-params")
         show_grid(V.traverse(model, base, dim, [float(base[dim]) + v]), 1, f"dimension {dim} moved by {v:+.2f}",
                   tile=2 * TILE_PX)
+
+# -- what the codes know -------------------------------------------------------------------
+st.subheader("What the codes know: a linear probe")
+st.markdown(text("vae", "What the codes know"))
+probe_comparison({"VAE codes": ("vae", path, f"the {source}"),
+                  "MAE encoder": ("mae", shipped_path(MAE_FILE), "the shipped masked autoencoder (64 px)")})
 
 # -- anomalies -----------------------------------------------------------------------------
 st.subheader("Anomalies: the worst reconstructed galaxies")

@@ -77,3 +77,12 @@ def test_the_critic_views_cost_is_a_share_of_the_training_between_two_grids():
     r = gan_bench.critic_view_overhead("wgan-gp", timed=2)
     assert r.name == "gan.critic_view_overhead.wgan-gp" and r.n == 2 and r.target == 0.10
     assert 0 < r.value < 1 and not r.higher_is_better
+
+
+def test_mae_figures_are_medians_of_rounds_with_their_spread(monkeypatch):
+    from autoenc.bench import mae as mae_bench
+    monkeypatch.setattr(mae_bench, "ROUNDS", 2)
+    monkeypatch.setattr(mae_bench, "steps_per_round", lambda warmup_s: 1)
+    records = list(mae_bench.benchmarks(sizes=(32,)))
+    assert [r.name for r in records] == ["mae.steps_per_s.32"]
+    assert records[0].n == 2 and records[0].spread >= 0 and records[0].value > 0

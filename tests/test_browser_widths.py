@@ -23,6 +23,8 @@ def trained_home(home: Path) -> None:
     store = RunStore(home)
     execute(store, "denoiser", {"n_train": 256, "n_val": 64, "steps": 20, "eval_every": 10}, threads=1)
     execute(store, "vae", {"image_size": 64, "n_images": 48, "steps": 4, "batch_size": 8, "eval_every": 2}, threads=1)
+    execute(store, "mae", {"image_size": 32, "n_images": 48, "steps": 4, "batch_size": 8, "eval_every": 2, "dim": 32,
+                           "depth": 1, "heads": 2, "decoder_dim": 16, "decoder_depth": 1}, threads=1)
     for model in ("gan", "acgan", "wgan-gp", "wgan-div"):
         execute(store, model, GAN, threads=1)
 

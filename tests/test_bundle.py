@@ -113,7 +113,7 @@ def test_a_gan_runs_image_samples_become_pngs_and_a_gif(tmp_path):
     assert np.asarray(Image.open(io.BytesIO(files["samples/grid.png"]))).mean() == pytest.approx(200, abs=1)
 
 
-SNIPPET_MODELS = ("denoiser", "vae", "gan", "acgan", "classifier")
+SNIPPET_MODELS = ("denoiser", "vae", "mae", "gan", "acgan", "classifier")
 RUN_EACH = """
 import os, runpy, sys
 for folder in sys.argv[1:]:

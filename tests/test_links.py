@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from autoenc.runs.store import RunStore
-from pages.ui.views import DatasetsView, DenoiserView, GANView, VAEView
+from pages.ui.views import DatasetsView, DenoiserView, GANView, MAEView, VAEView
 from tests.test_history_pages import STEPS, gan_run_with_history
 
 
@@ -142,13 +142,13 @@ def test_hide_and_present_hide_the_parts_they_name(home):
     at = opened("gan", {"hide": "train,wings"})
     assert [w.value for w in at.warning if "wings" in w.value]          # a wrong name is said, not ignored
     assert not at.exception
-    # without a link's parameters nothing is hidden
+    # without a link's parameters no part is hidden
     at = opened("vae", {})
-    assert "display: none" not in " ".join(h.proto.body for h in at.get("html"))
+    assert "st-key-part-" not in " ".join(h.proto.body for h in at.get("html"))
 
 
 @pytest.mark.parametrize("page,view", [("denoiser", DenoiserView()), ("vae", VAEView()), ("datasets", DatasetsView()),
-                                       ("acgan", GANView(prefix="acgan_"))])
+                                       ("acgan", GANView(prefix="acgan_")), ("mae", MAEView())])
 def test_each_pages_view_object_names_its_bound_widgets_and_their_defaults(home, page, view):
     at = opened(page, {})
     assert not at.exception

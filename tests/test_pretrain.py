@@ -188,6 +188,8 @@ def test_a_stage_can_go_on_from_the_previous_best(tmp_path, monkeypatch):
 SMALL = {"denoiser": {"n_train": 64, "n_val": 16, "batch_size": 8},
          "vae": {"image_size": 32, "n_images": 32, "batch_size": 8},
          "classifier": {"n_images": 45, "batch_size": 8, "width": 8},
+         "mae": {"image_size": 32, "n_images": 32, "batch_size": 8, "dim": 32, "depth": 1, "heads": 2, "decoder_dim": 16,
+                 "decoder_depth": 1},
          **{gan: {"image_size": 32, "ngf": 8, "ndf": 8, "n_images": 48} for gan in ("gan", "acgan", "wgan-gp", "wgan-div")}}
 # Settings that say how often a run logs or saves, not what it trains.
 BOOKKEEPING = {"steps", "eval_every", "checkpoint_every", "checkpoint_seconds", "snapshot_seconds"}   # not in the weights

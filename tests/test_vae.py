@@ -61,6 +61,7 @@ def fake_data(monkeypatch):
     import autoenc.data.galaxies as galaxies
     monkeypatch.setattr(galaxies, "rendered_set", fake_galaxies)
     monkeypatch.setattr(heldout, "VAE_GALAXIES", heldout.HeldOutGalaxies(n=24, seed=heldout.VAE_GALAXIES.seed))
+    monkeypatch.setattr(heldout, "PROBE_GALAXIES", heldout.HeldOutGalaxies(n=60, seed=heldout.PROBE_GALAXIES.seed))
 
 
 @pytest.fixture
@@ -355,10 +356,11 @@ def test_checkpoint_loads_and_evaluates(tmp_path, fake_data, registered):
     trained = V.load_vae(path, arch="conv", image_size=32)
     assert trained.config == cfg
     result = V.evaluate(trained.modules["vae"])
-    assert set(result) == {"recon_mse", "kl", "active_dims", "n"} and result["n"] == 24
+    assert set(result) == {"recon_mse", "kl", "active_dims", "n", "probe_accuracy"} and result["n"] == 24
+    assert 0 <= result["probe_accuracy"] <= 1
     assert 0 <= result["recon_mse"] <= 1 and 0 <= result["active_dims"] <= 8
     cli = T.VAETask.evaluate_cli(argparse.Namespace(checkpoint=str(path)))
-    assert set(cli) == {"recon_mse", "kl", "active_dims", "n"} and cli["n"] == 24
+    assert set(cli) == {"recon_mse", "kl", "active_dims", "n", "probe_accuracy"} and cli["n"] == 24
     mean, cov = V.latent_gaussian(trained)      # no fit in this file: made on the held-out set
     assert mean.shape == (8,) and cov.shape == (8, 8)
 

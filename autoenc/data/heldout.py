@@ -45,3 +45,7 @@ JUDGE_GALAXIES = HeldOutGalaxies(n=600, seed=909_090)
 VAE_GALAXIES = HeldOutGalaxies(n=300, seed=900_001)
 # The galaxies the VAE page's latent map places (a few thousand: the classes' clouds and the holes show).
 MAP_GALAXIES = HeldOutGalaxies(n=2000, seed=900_777)
+# The masked autoencoder's evaluation set (masked and baseline errors, the page's galaxies).
+MAE_GALAXIES = HeldOutGalaxies(n=300, seed=900_002)
+# The linear probes' galaxies (the map's set): the first half fits a probe, the second half tests it.
+PROBE_GALAXIES = HeldOutGalaxies(n=2000, seed=900_777)

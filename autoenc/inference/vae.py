@@ -16,7 +16,8 @@ from torch import nn
 
 from autoenc.data import heldout
 from autoenc.errors import CheckpointError, UserError
-from autoenc.images import to_uint8
+from autoenc.images import check_images, to_uint8
+from autoenc.metrics.probe import split_probe
 from autoenc.models.vae import active_dims, describe, kl_per_dimension
 from autoenc.runs.checkpoint import read_meta
 from autoenc.trained import Trained, load_trained, shipped_checkpoint
@@ -31,21 +32,7 @@ def _device(model: nn.Module) -> torch.device:
 
 
 def _check_images(model: nn.Module, images, what: str = "images") -> np.ndarray:
-    """uint8 (N, S, S, 3) (a single (S, S, 3) becomes N = 1) or a UserError saying what is wrong."""
-    a = np.asarray(images)
-    if a.ndim == 3:
-        a = a[None]
-    if a.ndim != 4 or a.shape[-1] != 3:
-        raise UserError(f"{what} must be RGB images shaped (N, H, W, 3), not an array of shape {a.shape}")
-    if len(a) == 0:
-        raise UserError(f"no {what} given: pick at least one image")
-    if a.dtype != np.uint8:
-        raise UserError(f"{what} must be 8-bit (uint8) pixel values 0-255, not {a.dtype}")
-    s = model.image_size
-    if a.shape[1:3] != (s, s):
-        raise UserError(f"{what} are {a.shape[2]}x{a.shape[1]} px but this {model.describe()} "
-                        f"takes {s}x{s} px images: resize them or load a checkpoint of that size")
-    return a
+    return check_images(images, model.image_size, f"this {model.describe()}", what)
 
 
 def _to_float(model: nn.Module, a: np.ndarray) -> torch.Tensor:
@@ -261,14 +248,23 @@ def load_vae(path: str | Path | None = None, *, arch: str | None = None, image_s
         raise CheckpointError(f"{path.name} says it holds a {held}, but its weights do not fit one: {e}") from None
 
 
+def probe(model: nn.Module) -> float:
+    """Linear-probe accuracy (barred / elliptical / spiral) of the latent means on the probe
+    galaxies (fit on one half, scored on the other): measured as the MAE's is."""
+    probe_set = heldout.PROBE_GALAXIES.images(model.image_size)
+    return split_probe(encode_images(model, probe_set.images), probe_set.labels)
+
+
 @torch.inference_mode()
 def evaluate(model: nn.Module) -> dict:
     """On the held-out galaxies at the model's image size: recon_mse (per pixel value, [0, 1]
-    units, mean reconstruction), kl (nats per image), active_dims (KL > 0.01 nats), n."""
+    units, mean reconstruction), kl (nats per image), active_dims (KL > 0.01 nats), n; and
+    probe_accuracy on the probe galaxies."""
     images = heldout.VAE_GALAXIES.images(model.image_size).images
     errors = reconstruction_errors(model, images)
     kl_dim = latent_kl(model, images)
     return {"recon_mse": float(errors.mean()), "kl": float(kl_dim.sum()),
-            "active_dims": active_dims(torch.from_numpy(kl_dim)), "n": int(len(images))}
+            "active_dims": active_dims(torch.from_numpy(kl_dim)), "n": int(len(images)),
+            "probe_accuracy": probe(model)}
 
 

@@ -47,6 +47,20 @@ Image.fromarray(trace_frame(list(zip(traces.noisy, traces.clean, recovered)))).s
 print("{output}: 3 traces; RMS error of the recovered pulses %.1f µV" % rms)
 '''
 
+MAE = '''\
+from PIL import Image
+from autoenc.data import heldout
+from autoenc.images import image_grid
+from autoenc.inference.mae import reconstruct
+from autoenc.trained import load_trained
+
+trained = load_trained("{checkpoint}", "mae")
+galaxies = heldout.MAE_GALAXIES.images({image_size}).images[:8]      # held-out renders, uint8
+out = reconstruct(trained.modules["mae"], galaxies, ratio=0.75, seed=0, norm_pix=trained.config.norm_pix)
+Image.fromarray(image_grid([*out.masked, *out.reconstruction, *galaxies], ncols=8)).save("{output}")
+print("{output}: 8 galaxies, 75 %% hidden; MSE on the hidden patches %.4f" % out.error.mean())
+'''
+
 VAE = '''\
 from PIL import Image
 from autoenc.images import image_grid

@@ -1,5 +1,5 @@
 """What each page's Train button starts with its widgets untouched (pages/denoiser.py,
-pages/vae.py, pages/ui/gan.py): the runs students make, which the fault harness kills, the
+pages/vae.py, pages/mae.py, pages/ui/gan.py): the runs students make, which the fault harness kills, the
 checkpoint benchmark measures and the time-to-quality benchmark times."""
 from __future__ import annotations
 
@@ -24,10 +24,11 @@ PAGE_RECIPE: dict[str, dict] = {
 PAGE_WIDGETS: dict[str, dict] = {
     "denoiser": {"snr_min": 2.0, "snr_max": 20.0},
     "vae": {"arch": "conv", "image_size": 64},
+    "mae": {"image_size": 64},
     **{m: {"image_size": 32} for m in ("gan", "acgan", "wgan-gp", "wgan-div")},
 }
 PAGE_SETTINGS: dict[str, dict] = {m: {**PAGE_RECIPE.get(m, {}), **w} for m, w in PAGE_WIDGETS.items()}
-PAGE_TIME_LIMIT: dict[str, float] = {"denoiser": 60.0, "vae": 300.0,
+PAGE_TIME_LIMIT: dict[str, float] = {"denoiser": 60.0, "vae": 300.0, "mae": 300.0,
                                      **{m: 300.0 for m in ("gan", "acgan", "wgan-gp", "wgan-div")}}
 
 

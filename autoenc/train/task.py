@@ -214,6 +214,12 @@ class Task:
         """Figures of a checkpoint (args.checkpoint, default the shipped one) on a fixed held-out set."""
         raise UserError(f"{cls.name} has no evaluation yet")
 
+    @classmethod
+    def linear_probe(cls, trained) -> float:
+        """Accuracy of a linear probe of the galaxy classes on what the trained model encodes
+        (autoenc.metrics.probe), for the models whose representation pages compare."""
+        raise UserError(f"{cls.name} has no representation to probe")
+
     # -- checkpoint state ------------------------------------------------------------
     def state_tensors(self, with_optimizer: bool = True) -> dict[str, torch.Tensor]:
         out: dict[str, torch.Tensor] = {}

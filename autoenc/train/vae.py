@@ -18,7 +18,7 @@ from autoenc.data import heldout
 from autoenc.data.datasets import training_set
 from autoenc.errors import UserError
 from autoenc.images import image_grid
-from autoenc.inference.vae import evaluate, fit_latent_gaussian, load_vae, reconstruct
+from autoenc.inference.vae import evaluate, fit_latent_gaussian, load_vae, probe, reconstruct
 from autoenc.models.vae import ARCHES, active_dims, build_vae, kl_per_dimension, reconstruction_loss
 from autoenc.runs import bundle_use
 from autoenc.train.task import PretrainItem, Task, TrainSettings, setting
@@ -197,5 +197,10 @@ class VAETask(Task):
 
     @classmethod
     def evaluate_cli(cls, args) -> dict:
-        """recon_mse, kl, active_dims, n on the held-out galaxies (the checkpoint says arch and size)."""
+        """recon_mse, kl, active_dims, n on the held-out galaxies (the checkpoint says arch and size), probe_accuracy."""
         return evaluate(load_vae(args.checkpoint).modules["vae"])
+
+    @classmethod
+    def linear_probe(cls, trained) -> float:
+        """On the latent means."""
+        return probe(trained.modules["vae"])

@@ -52,6 +52,14 @@ class VAEView(View):
 
 
 @dataclass(frozen=True)
+class MAEView(View):
+    mask_percent: int = 75               # the share hidden in the pictures (a run's own ratio is a setting)
+    mask_seed: int = 0
+    shown: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 7)     # which held-out galaxies are masked
+    try_this: bool = True
+
+
+@dataclass(frozen=True)
 class GANView(View):
     sample_seed: int = 0
     sample_class: int = 0                # a conditional GAN's class (index into CLASS_NAMES)

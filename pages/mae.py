@@ -187,11 +187,10 @@ else:
     show_grid(np.concatenate([out.masked, out.reconstruction, picked_images]), len(chosen),
               f"masked input (top, {ratio:.0%} hidden), reconstruction (middle), original (bottom)",
               download="mae-reconstructions.png")
-    mine, base = M.masked_errors(model, picked_images, ratio, int(seed), norm_pix=cfg.norm_pix)
-    hidden = int(out.mask[0].sum())
-    st.caption(text("mae", "Hidden patches, measured", n=len(chosen), ratio=f"{ratio:.0%}", model=f"{mine.mean():.2e}",
-                    baseline=f"{base.mean():.2e}", share=f"{mine.mean() / base.mean():.0%}"))
-    st.markdown(text("mae", "The loss", hidden=hidden, patches=model.n_patches, grid=model.grid, patch=cfg.patch))
+    mine, base = out.error.mean(), out.baseline.mean()
+    st.caption(text("mae", "Hidden patches, measured", n=len(chosen), ratio=f"{ratio:.0%}", model=f"{mine:.2e}",
+                    baseline=f"{base:.2e}", share=f"{mine / base:.0%}"))
+    st.markdown(text("mae", "The loss", hidden=int(out.mask[0].sum()), patches=model.n_patches, grid=model.grid, patch=cfg.patch))
     if cfg.norm_pix:
         st.caption("This model predicts each patch normalised by its own mean and spread; the middle row gives each "
                    "hidden patch back its true mean and spread, which the model was never asked for.")

@@ -187,7 +187,9 @@ def test_a_reconstruction_keeps_the_visible_patches_and_greys_the_hidden():
     tiles = lambda a: a[0].reshape(4, 8, 4, 8, 3).transpose(0, 2, 1, 3, 4).reshape(16, -1)   # noqa: E731
     assert (tiles(out.reconstruction)[visible] == tiles(images)[visible]).all()
     assert (tiles(out.masked)[~visible] == round(I.HIDDEN_GREY * 255)).all()
-    assert out.error.shape == (2,)
+    assert out.error.shape == out.baseline.shape == (2,)
+    mine, base = I.masked_errors(model, images, 0.5, seed=3)       # the evaluation's figures, on the same masks
+    assert np.allclose(out.error, mine) and np.allclose(out.baseline, base)
     again = I.reconstruct(model, images, ratio=0.5, seed=3)
     assert (again.mask == out.mask).all()
     assert not (I.reconstruct(model, images, ratio=0.5, seed=4).mask == out.mask).all()

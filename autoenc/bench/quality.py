@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import torch
 
 from autoenc.bench import Record
-from autoenc.data.datasets import training_set
 from autoenc.data import heldout
+from autoenc.data.datasets import training_set
 from autoenc.inference import mae as M
 from autoenc.inference import vae as V
 from autoenc.metrics.judge import evaluate_generator, heldout_judge, load_judge_classifier

@@ -58,7 +58,7 @@ def tsne(z, seed: int = 0) -> np.ndarray:
     """t-SNE of the codes z (n, d) -> (n, 2): neighbours stay neighbours, but distances between
     clouds mean little and there is no inverse, so a point of this map does not decode. About
     10-20 s for 2,000 codes on one core: compute it once per checkpoint."""
-    from sklearn.manifold import TSNE                   # imported here: only the t-SNE map needs it
+    from sklearn.manifold import TSNE  # imported here: only the t-SNE map needs it
     z = np.asarray(z, dtype=np.float64)
     if z.ndim != 2 or len(z) < 5:
         raise UserError(f"a t-SNE map needs at least 5 codes, not {z.shape}")

@@ -62,6 +62,7 @@ class Masked:
     reconstruction: np.ndarray  # (N, S, S, 3) uint8: the visible patches with the predicted hidden ones
     mask: np.ndarray            # (N, L) bool, True where hidden
     error: np.ndarray           # (N,) MSE per pixel value over each image's hidden patches
+    baseline: np.ndarray        # (N,) the same for the visible-mean baseline (visible_mean_fill)
 
 
 @torch.inference_mode()
@@ -76,7 +77,7 @@ def reconstruct(model: nn.Module, images, ratio: float = EVAL_RATIO, seed: int =
     recon = torch.where(hidden, pred, target)
     masked = torch.where(hidden, torch.full_like(target, HIDDEN_GREY), target)
     return Masked(to_uint8(unpatchify(masked, p, s)), to_uint8(unpatchify(recon, p, s)), mask.numpy(),
-                  _hidden_mse(pred, target, mask).numpy())
+                  _hidden_mse(pred, target, mask).numpy(), _hidden_mse(visible_mean_fill(target, mask), target, mask).numpy())
 
 
 def _hidden_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -152,10 +152,6 @@ def describe(image_size: int, patch_size: int, dim: int, depth: int) -> str:
     return f"{image_size} px images cut into {grid}x{grid} patches of {patch_size} px, a {depth}-layer ViT encoder of width {dim}"
 
 
-def parameter_count(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
 def default_patch(image_size: int) -> int:
     """An 8 x 8 grid of patches at any size: 64 tokens, 16 of them visible at 75 %."""
     return max(1, image_size // 8)

@@ -86,8 +86,8 @@ page_setup(__file__)
 VIEW = MAEView()
 st.title("Masked autoencoder")
 st.markdown(text("mae"))
-st.latex(r"\mathcal{L} = \frac{1}{|M|} \sum_{i \in M} \frac{1}{3p^2}\,\lVert x_i - \hat x_i \rVert^2"
-         r"\qquad M = \text{the hidden patches},\ p = \text{patch side}")
+st.latex(r"\mathcal{L} = \frac{1}{|M|} \sum_{i \in M} \frac{1}{3p^2}\,\lVert x_i - \hat x_i \rVert^2")
+st.caption(text("mae", "The loss's symbols"))
 st.markdown(text("mae", "What to look at"))
 with part("tips", "try"):
     with st.expander("Try this", expanded=VIEW.try_this, key="try_this", bind="query-params"):
@@ -192,8 +192,7 @@ else:
                     baseline=f"{base:.2e}", share=f"{mine / base:.0%}"))
     st.markdown(text("mae", "The loss", hidden=int(out.mask[0].sum()), patches=model.n_patches, grid=model.grid, patch=cfg.patch))
     if cfg.norm_pix:
-        st.caption("This model predicts each patch normalised by its own mean and spread; the middle row gives each "
-                   "hidden patch back its true mean and spread, which the model was never asked for.")
+        st.caption(text("mae", "Normalised patches"))
 
 st.subheader("Why hide three quarters?")
 st.markdown(text("mae", "Why hide three quarters"))

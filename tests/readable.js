@@ -33,7 +33,7 @@
   }
   // sample grids shown smaller than 3/4 of their size (64 px tiles -> under 48 px)
   for (const img of main.querySelectorAll('[data-testid="stImage"] img, img[data-testid="stImage"]')) {
-    if (img.naturalWidth > 200 && img.clientWidth < 0.75 * img.naturalWidth - 1)
+    if (img.offsetParent && img.naturalWidth > 200 && img.clientWidth < 0.75 * img.naturalWidth - 1)   // shown ones
       problems.push(`grid shrunk: ${img.clientWidth}px of ${img.naturalWidth}px`);
   }
   // plotly: the legend clear of the axis titles and of the title

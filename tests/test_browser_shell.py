@@ -3,6 +3,7 @@ and a deep link on a freshly started server, which Streamlit first runs outside 
 import pytest
 
 from autoenc.registry import MODELS
+from autoenc.reliability.browser import wait_until_settled
 from tests.browser import browser_page, exceptions_on, require_browser, screenshot, streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.browser
@@ -19,15 +20,18 @@ def test_every_page_opens_without_an_exception(tmp_path):
     with streamlit_server(tmp_path) as (url, _), browser_page() as page:
         page.goto(url)
         wait_for_app(page, "Train autoencoders and GANs live")
-        page.wait_for_timeout(1500)
+        wait_until_settled(page)
         assert not exceptions_on(page)
         screenshot(page, "home")
         names = nav_names(page)
         assert set(names) == EXPECTED_NAV and len(names) == len(EXPECTED_NAV), names
         for name in names:
+            title = page.locator("h1").first.inner_text()
             page.locator('[data-testid="stSidebarNav"] a', has_text=name).first.click()
-            page.wait_for_timeout(2500)
-            wait_for_app(page)
+            if name != "Home":      # the page open now; every other one brings its own title
+                page.wait_for_function("(t) => { const h = document.querySelector('h1'); return h && h.innerText !== t; }",
+                                       arg=title, timeout=60_000)
+            wait_until_settled(page)
             errs = exceptions_on(page)
             assert not errs, f"page {name} shows an exception: {errs}"
             screenshot(page, f"page-{name.lower().replace(' ', '-')}")

@@ -10,7 +10,7 @@ import pytest
 from autoenc.registry import MODELS
 from autoenc.runs.store import RunStore
 from autoenc.runs.worker import execute
-from tests.browser import require_browser, screenshot, streamlit_server, wait_for_app
+from tests.browser import exceptions_on, require_browser, screenshot, streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.browser
 SIZES = ((1280, 720), (1024, 768), (853, 640))
@@ -35,15 +35,21 @@ def test_every_page_is_readable_at_projector_widths(tmp_path):
     trained_home(tmp_path)
     problems = {}
     with streamlit_server(tmp_path) as (url, _), chromium() as browser:
-        for width, height in SIZES:
-            context = browser.new_context(viewport={"width": width, "height": height})
-            page = context.new_page()
-            page.set_default_timeout(60_000)
-            for name in PAGES:
-                page.goto(url + ("/" if name == "home" else f"/{name}"))
-                wait_for_app(page)
+        # each page is opened once and resized through the widths: the layout follows the window
+        # as it would on a projector whose resolution is changed, without running the page again
+        context = browser.new_context(viewport={"width": SIZES[0][0], "height": SIZES[0][1]})
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        for name in PAGES:
+            page.set_viewport_size({"width": SIZES[0][0], "height": SIZES[0][1]})
+            page.goto(url + ("/" if name == "home" else f"/{name}"))
+            wait_for_app(page)
+            wait_until_settled(page)
+            assert not exceptions_on(page), (name, exceptions_on(page))
+            for width, height in SIZES:
+                page.set_viewport_size({"width": width, "height": height})
+                page.wait_for_timeout(300)          # the layout and plotly.js's resize handlers
                 wait_until_settled(page)
-                page.wait_for_timeout(500)
                 sidebar = page.evaluate("() => document.querySelector('[data-testid=\"stSidebar\"]')"
                                         ".getBoundingClientRect().toJSON()")
                 assert sidebar["left"] >= 0 and sidebar["width"] > 200, (width, name, "the sidebar is closed")
@@ -51,5 +57,5 @@ def test_every_page_is_readable_at_projector_widths(tmp_path):
                 if found:
                     problems[f"{name} at {width} px"] = found
                 screenshot(page, f"width-{width}-{name}")
-            context.close()
+        context.close()
     assert problems == {}

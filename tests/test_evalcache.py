@@ -1,9 +1,11 @@
 """Figures of a checkpoint are computed once per file and read back after that (issue 19, 14)."""
 import numpy as np
+import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from autoenc import evalcache, paths
+from autoenc.data import heldout
 
 
 def test_figures_are_computed_once_per_file_and_again_when_it_changes(tmp_path, monkeypatch):
@@ -24,7 +26,17 @@ def test_figures_are_computed_once_per_file_and_again_when_it_changes(tmp_path, 
     assert len(calls) == 3
 
 
-def test_the_denoiser_page_reads_its_held_out_figures_from_the_cache(home, tmp_path, monkeypatch):
+@pytest.fixture
+def small_radio_sets(monkeypatch):
+    """Held-out radio sets of 200 traces (not 2000): the page computes every figure afresh here."""
+    monkeypatch.setattr(heldout, "RADIO_SIZE", 200)
+    heldout.radio.cache_clear()
+    yield
+    heldout.radio.cache_clear()
+    st.cache_data.clear()                                                      # no small-set figures for later tests
+
+
+def test_the_denoiser_page_reads_its_held_out_figures_from_the_cache(home, tmp_path, monkeypatch, small_radio_sets):
     monkeypatch.setattr(paths, "CACHE_DIR", tmp_path / "cache")
     st.cache_data.clear()                                                      # figures of earlier tests
     first = AppTest.from_file("../pages/denoiser.py", default_timeout=240).run()

@@ -195,3 +195,19 @@ def test_a_reconstruction_keeps_the_visible_patches_and_greys_the_hidden():
     assert not (I.reconstruct(model, images, ratio=0.5, seed=4).mask == out.mask).all()
     with pytest.raises(UserError, match="32x32"):
         I.reconstruct(model, images[:, :16, :16])
+
+
+def test_a_normalised_model_s_patches_are_given_back_their_own_mean_and_spread():
+    model = tiny(size=32, patch=8).eval()
+    images = (np.random.default_rng(1).random((2, 32, 32, 3)) * 255).astype(np.uint8)
+    x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255
+    keep, _ = I.fixed_mask(model, 2, 0.5, 3)
+    with torch.no_grad():
+        raw = model.decode(model.encode(x, keep), keep)
+        shown = I._predicted_pixels(model, x, keep, norm_pix=True)
+        target = patchify(x, 8)
+    # the normalised prediction, scaled by each patch's true spread and shifted by its true mean
+    expected = raw * (target.var(-1, keepdim=True) + 1e-6).sqrt() + target.mean(-1, keepdim=True)
+    assert torch.allclose(shown, expected)
+    out = I.reconstruct(model, images, ratio=0.5, seed=3, norm_pix=True)
+    assert out.reconstruction.dtype == np.uint8 and np.isfinite(out.error).all()

@@ -103,6 +103,19 @@ def test_the_plain_autoencoder_has_its_own_map_beside_the_vae(home):
     ae_spec = json.loads(next(c for c in at.get("plotly_chart") if "latent_map_ae" in c.proto.id).proto.spec)
     assert values(ae_spec["data"][1]["x"]) != values(vae_spec["data"][1]["x"])       # another model, another map
     assert any("root mean square of" in c.value for c in at.caption)
+    # the same clicks on both maps: a galaxy picked on the plain autoencoder's map is picked on the
+    # VAE's, where the VAE placed it
+    at.session_state["latent_map_ae"] = {"selection": {"points": [{"x": 0.0, "y": 0.0, "customdata": 7}]}}
+    at.run()
+    assert any("#7" in c for im in at.get("image") for c in im.captions)
+    whose.set_value(whose.options[0]).run()
+    assert any(c.startswith("your click:") and "#7" in c for im in at.get("image") for c in im.captions)
+    spec = json.loads(next(c for c in at.get("plotly_chart") if c.proto.id.endswith("latent_map")).proto.spec)
+    marker = next(t for t in spec["data"] if t.get("text") == ["A"])
+    seven = next(t for t in spec["data"] if t.get("name") in ("barred spiral", "elliptical", "spiral")
+                 and 7 in values(t["customdata"]))
+    i = values(seven["customdata"]).index(7)
+    assert values(marker["x"])[0] == pytest.approx(values(seven["x"])[i])        # where the VAE placed #7
 
 
 def test_tsne_keeps_neighbours_of_separate_clouds():

@@ -79,6 +79,8 @@ def run_history(store: RunStore, run: Run, views: HistoryViews, key: str) -> int
             views.at_step(step)
         if was_active and not now.active:
             st.rerun()  # the run ended: redraw the page once, without a polling timer
+        if run.status == "queued" and now.status != "queued":
+            st.rerun()  # the run has started: the page's "about to start" and queue notices are out of date
     block()
     return st.session_state.get(slider)
 

@@ -87,7 +87,8 @@ def figure(lay: Layout, labels: np.ndarray, picks: list, route: np.ndarray | Non
         fig.add_scatter(x=route[:, 0], y=route[:, 1], mode="lines+markers", name="your path", showlegend=True,
                         line=dict(color="black", width=2, dash="dot"), marker=dict(size=5, color="black"),
                         hoverinfo="skip")
-    for label, (_, _, xy) in zip("AB", picks):
+    for label, pick in zip("AB", picks):
+        xy = place(pick, lay)
         fig.add_scatter(x=[xy[0]], y=[xy[1]], mode="markers+text", text=[label], textposition="top center",
                         marker=dict(size=14, color="black", symbol="x"), showlegend=False, hoverinfo="skip")
     fig.update_layout(height=520, margin=dict(l=10, r=10, t=30, b=10), legend=LEGEND,
@@ -96,8 +97,9 @@ def figure(lay: Layout, labels: np.ndarray, picks: list, route: np.ndarray | Non
 
 
 def record(event, lay: Layout, picks: list) -> None:
-    """A new click (the chart's selection) becomes the newest of `picks`, ("galaxy", index, xy)
-    or ("point", None, xy); the two newest are kept."""
+    """A new click (the chart's selection) becomes the newest of `picks`, ("galaxy", index, None)
+    or ("point", None, xy); the two newest are kept. A galaxy is kept by its index, so the same
+    pick lies on any model's map (place() finds it there)."""
     points = ((event or {}).get("selection") or {}).get("points") or []
     if not points:
         return
@@ -107,10 +109,16 @@ def record(event, lay: Layout, picks: list) -> None:
     index = int(custom[0] if isinstance(custom, (list, tuple)) else custom) if custom is not None else -1
     if index < 0 and not lay.decodes:
         return
-    pick = ("galaxy", index, tuple(lay.coords[index])) if index >= 0 else ("point", None, xy)
+    pick = ("galaxy", index, None) if index >= 0 else ("point", None, xy)
     if not picks or picks[-1] != pick:
         picks.append(pick)
         del picks[:-2]
+
+
+def place(pick, lay: Layout) -> tuple[float, float]:
+    """Where a pick is on this map: a galaxy where this model put it, a point where it was clicked."""
+    kind, index, xy = pick
+    return tuple(lay.coords[index]) if kind == "galaxy" else xy
 
 
 def code_of(model, m: LM.LatentMap, pick, images: np.ndarray) -> np.ndarray:
@@ -123,17 +131,20 @@ def code_rms(path: Path, size: int) -> float:
     return galaxy_map(str(path), path.stat().st_mtime, size).code_rms
 
 
-def latent_map_section(path: Path, size: int, key: str = "latent_map") -> None:
+def latent_map_section(path: Path, size: int, key: str = "latent_map", shared: str = "latent_map") -> None:
+    """The map of one model's codes; `key` names its chart and slider, `shared` the layout choice
+    and the clicks, which every model's map of the page keeps: switch models and the same two
+    galaxies (or the same two points of the plane) are picked on the other map."""
     model = trained_model(path, "vae").modules["vae"]
     m = galaxy_map(str(path), path.stat().st_mtime, size)
     galaxies = map_galaxies(size)
     images, labels = galaxies.images, galaxies.labels
-    method = st.radio("Lay the map out by", list(METHODS), format_func=METHODS.get, horizontal=True, key=f"{key}_by",
-                      bind="query-params")
+    method = st.radio("Lay the map out by", list(METHODS), format_func=METHODS.get, horizontal=True,
+                      key=f"{shared}_by", bind="query-params")
     lay = layout(m, path, size, method)
-    if st.session_state.get(f"{key}_for") != (str(path), method):     # another model or layout: no old clicks
-        st.session_state[f"{key}_for"], st.session_state[f"{key}_picks"] = (str(path), method), []
-    picks = st.session_state.setdefault(f"{key}_picks", [])
+    picks = st.session_state.setdefault(f"{shared}_picks", [])
+    if not lay.decodes:                             # a point of the plane is no place on a t-SNE map
+        picks[:] = [p for p in picks if p[0] == "galaxy"]
     record(st.session_state.get(key), lay, picks)     # the click that made this rerun, before the map is drawn
     ends = [code_of(model, m, p, images) for p in picks] if len(picks) == 2 else None
     if ends is None:
@@ -141,7 +152,7 @@ def latent_map_section(path: Path, size: int, key: str = "latent_map") -> None:
     elif lay.decodes:
         route = m.to_map(LM.path(*ends, PATH_STEPS))
     else:                       # t-SNE places no point between two galaxies: the line joins its ends
-        route = LM.path(picks[0][2], picks[1][2], 2)
+        route = LM.path(place(picks[0], lay), place(picks[1], lay), 2)
     st.plotly_chart(figure(lay, labels, picks, route), width="stretch", key=key, on_select="rerun",
                     selection_mode="points")
     hover_thumbnails(f"map-galaxies-{size}", images, CLASS_NAMES[0])
@@ -153,7 +164,8 @@ def latent_map_section(path: Path, size: int, key: str = "latent_map") -> None:
     if not picks:
         return
     here, along = st.columns(2)
-    kind, index, xy = picks[-1]
+    kind, index, _ = picks[-1]
+    xy = place(picks[-1], lay)
     with here:
         if kind == "galaxy":
             recon = V.reconstruct(model, images[index:index + 1])

@@ -15,7 +15,7 @@ from autoenc.paths import home
 from autoenc.registry import MODELS
 from autoenc.runs import launcher
 from autoenc.runs.store import Run, RunStore
-from pages.ui.charts import show_chart
+from pages.ui.charts import log_axis, show_chart
 from pages.ui.link import part
 
 POLL_SECONDS = 2.0      # how often a live view asks the store for new rows
@@ -83,7 +83,9 @@ def loss_chart(store: RunStore, run: Run, names: dict[str, str], key: str, title
     if cursor is not None:
         fig.add_vline(x=cursor, line_dash="dot", line_color="#495057",
                       annotation_text=f"step {cursor:,}", annotation_position="top left")
-    fig.update_layout(height=320, xaxis_title="step", yaxis_type="log" if log_y else "linear")
+    fig.update_layout(height=320, xaxis_title="step")
+    if log_y:
+        log_axis(fig)           # labelled in powers of ten
     show_chart(fig, title, key=f"{key}_plot")
     st.caption(status_label(run))
 

@@ -20,7 +20,7 @@ from pages.ui.link import part
 from pages.ui.models import checkpoint_picker, trained_model
 from pages.ui.runs import get_store, run_controls, run_picker
 from pages.ui.setup import page_setup
-from pages.ui.text import text
+from pages.ui.text import text, try_this
 from pages.ui.traces import ZOOM_US, spectra_figure, trace_figure
 from pages.ui.views import DenoiserView
 
@@ -46,9 +46,7 @@ page_setup(__file__)
 st.title("Denoiser")
 st.markdown(text("denoiser"))
 st.markdown(text("denoiser", "What to look at"))
-with part("tips", "try"):
-    with st.expander("Try this", expanded=VIEW.try_this, key="try_this", bind="query-params"):
-        st.markdown(text("denoiser", "Try this"))
+try_this("denoiser", VIEW.try_this)
 c1, c2 = st.columns([1, 1])
 noise = c1.radio("Noise type", radio.TRAINING_NOISES, index=radio.TRAINING_NOISES.index(VIEW.noise),
                  format_func=NOISE_LABELS.get, horizontal=True, key="noise", bind="query-params",

@@ -24,7 +24,7 @@ from pages.ui.models import checkpoint_picker, trained_model
 from pages.ui.probes import probe_comparison
 from pages.ui.runs import get_store, run_controls, run_picker, training_data
 from pages.ui.setup import page_setup
-from pages.ui.text import text
+from pages.ui.text import text, try_this
 from pages.ui.views import MAEView
 
 TASK = get_model("mae").task_class()
@@ -89,9 +89,7 @@ st.markdown(text("mae"))
 st.latex(r"\mathcal{L} = \frac{1}{|M|} \sum_{i \in M} \frac{1}{3p^2}\,\lVert x_i - \hat x_i \rVert^2")
 st.caption(text("mae", "The loss's symbols"))
 st.markdown(text("mae", "What to look at"))
-with part("tips", "try"):
-    with st.expander("Try this", expanded=VIEW.try_this, key="try_this", bind="query-params"):
-        st.markdown(text("mae", "Try this"))
+try_this("mae", VIEW.try_this)
 
 store = get_store()
 if store is None:

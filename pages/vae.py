@@ -28,7 +28,7 @@ from pages.ui.models import checkpoint_picker, trained_model
 from pages.ui.probes import probe_comparison
 from pages.ui.runs import get_store, run_controls, run_picker, training_data
 from pages.ui.setup import page_setup
-from pages.ui.text import text
+from pages.ui.text import text, try_this
 from pages.ui.views import VAEView
 
 N_PICK = 16  # images offered for interpolation
@@ -80,9 +80,7 @@ st.markdown(text("vae", latent_dim=VAEConfig.latent_dim))
 st.latex(r"\mathcal{L} = \underbrace{\lVert x - \hat x \rVert^2}_{\text{reconstruction}}"
          r" + \beta\, \underbrace{\tfrac12 \sum_j \left(\mu_j^2 + \sigma_j^2 - 1 - \log \sigma_j^2\right)}_{\mathrm{KL}(q(z|x)\,\|\,\mathcal N(0, I))}")
 st.markdown(text("vae", "What to look at"))
-with part("tips", "try"):
-    with st.expander("Try this", expanded=VIEW.try_this, key="try_this", bind="query-params"):
-        st.markdown(text("vae", "Try this"))
+try_this("vae", VIEW.try_this)
 
 store = get_store()
 if store is None:

@@ -29,6 +29,17 @@ def require_browser():
         pytest.skip(f"{why}; .ci/run installs it")
 
 
+def captioned_image(page, caption: str) -> tuple[str, bytes]:
+    """(src, bytes) of the first image whose caption contains `caption`, once it is there."""
+    import urllib.parse
+    import urllib.request
+    box = page.locator('[data-testid="stImage"], [data-testid="stFullScreenFrame"]').filter(
+        has_text=caption).locator("img").first
+    box.wait_for(timeout=60_000)
+    src = urllib.parse.urljoin(page.url, box.get_attribute("src"))
+    return src, urllib.request.urlopen(src, timeout=10).read()
+
+
 def screenshot(page, name: str):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

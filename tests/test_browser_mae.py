@@ -1,23 +1,22 @@
 """The MAE page in headless Chromium: move the mask-ratio slider and press "New random mask", and
 see the masked input and its reconstruction change."""
-import urllib.request
-
 import pytest
 
-from tests.browser import browser_page, exceptions_on, require_browser, screenshot, streamlit_server, wait_for_app
+from tests.browser import (
+    browser_page,
+    captioned_image,
+    exceptions_on,
+    require_browser,
+    screenshot,
+    streamlit_server,
+    wait_for_app,
+)
 
 pytestmark = pytest.mark.browser
 
 
 def masked_image(page, percent: int) -> tuple[str, bytes]:
-    """(src, bytes) of the picture captioned with this share hidden, once it is there."""
-    box = page.locator('[data-testid="stImage"], [data-testid="stFullScreenFrame"]').filter(
-        has_text=f"masked input (top, {percent}% hidden)").locator("img").first
-    box.wait_for(timeout=60_000)
-    src = box.get_attribute("src")
-    if src.startswith("/"):
-        src = page.url.split("/mae")[0] + src
-    return src, urllib.request.urlopen(src, timeout=10).read()
+    return captioned_image(page, f"masked input (top, {percent}% hidden)")
 
 
 def test_the_mask_ratio_slider_and_a_new_mask_change_the_pictures(tmp_path):

@@ -1,10 +1,16 @@
 """The VAE page in headless Chromium: move the interpolation slider, see the decoded image change;
 click the latent map, see the decoded image of that point, and a second click's path."""
-import urllib.request
-
 import pytest
 
-from tests.browser import browser_page, exceptions_on, require_browser, screenshot, streamlit_server, wait_for_app
+from tests.browser import (
+    browser_page,
+    captioned_image,
+    exceptions_on,
+    require_browser,
+    screenshot,
+    streamlit_server,
+    wait_for_app,
+)
 
 pytestmark = pytest.mark.browser
 # Where a point of the latent map is on the screen, from plotly.js's own axes.
@@ -20,14 +26,7 @@ MAP_POINT_JS = """([trace, i]) => {
 
 
 def decoded_image(page, t: str):
-    """(src, bytes) of the image captioned 'decoded at t = T', once it is there."""
-    box = page.locator('[data-testid="stImage"], [data-testid="stFullScreenFrame"]').filter(
-        has_text=f"decoded at t = {t}").locator("img").first
-    box.wait_for(timeout=60_000)
-    src = box.get_attribute("src")
-    if src.startswith("/"):
-        src = page.url.split("/vae")[0] + src
-    return src, urllib.request.urlopen(src, timeout=10).read()
+    return captioned_image(page, f"decoded at t = {t}")
 
 
 def test_moving_the_interpolation_slider_changes_the_decoded_image(tmp_path):

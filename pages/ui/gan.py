@@ -35,7 +35,7 @@ from pages.ui.models import best_label, checkpoint_picker, trained_model
 from pages.ui.neighbours import neighbour_section
 from pages.ui.runs import get_store, run_controls, run_picker, training_data
 from pages.ui.step_mode import step_controls
-from pages.ui.text import text
+from pages.ui.text import text, try_this
 from pages.ui.views import GANView
 
 N_SAMPLES, SAMPLE_COLS = 32, 8
@@ -142,9 +142,7 @@ def gan_page(model: str) -> None:
     if kept := kept_figures(model):
         st.markdown(text(page, "The shipped checkpoint's classes", **kept))
     st.markdown(text("gans", "What to look at"))
-    with part("tips", "try"):
-        with st.expander("Try this", expanded=GANView().try_this, key="try_this", bind="query-params"):
-            st.markdown(text(page, "Try this"))
+    try_this(page, GANView().try_this)
 
     store = get_store()
     if store is None:

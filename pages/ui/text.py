@@ -12,6 +12,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from pages.ui.link import part
+
 TEXT_DIR = Path(__file__).resolve().parent.parent / "text"
 PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
@@ -45,3 +47,11 @@ def text(page: str, section: str = "intro", **values) -> str:
             raise KeyError(f"pages/text/{page}.md, section '{section}', needs a value for {{{{{m.group(1)}}}}}")
         return str(values[m.group(1)])
     return PLACEHOLDER.sub(fill, found[section])
+
+
+def try_this(page: str, expanded: bool) -> None:
+    """The page's "Try this" box (its section of that name), open or not as the link says;
+    ?hide=tips hides it."""
+    with part("tips", "try"):
+        with st.expander("Try this", expanded=expanded, key="try_this", bind="query-params"):
+            st.markdown(text(page, "Try this"))

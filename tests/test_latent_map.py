@@ -138,8 +138,10 @@ def test_the_tsne_layout_takes_galaxy_clicks_only(home, monkeypatch):
     monkeypatch.setattr(page_map, "cached", lambda path, what, compute: compute())
     page_map.tsne_coords.clear()
     try:
-        at = AppTest.from_file("../pages/vae.py", default_timeout=240).run()
-        at.radio(key="latent_map_by").set_value("tsne").run()
+        at = AppTest.from_file("../pages/vae.py", default_timeout=240)
+        at.query_params["latent_map_by"] = "t-SNE"          # a link to the t-SNE layout (the label is the value)
+        at.run()
+        assert at.radio(key="latent_map_by").value == "t-SNE"
         assert not at.exception
         spec = json.loads(next(c for c in at.get("plotly_chart") if c.proto.id.endswith("latent_map")).proto.spec)
         assert spec["data"][0]["name"] == "barred spiral" and spec["layout"]["xaxis"]["title"]["text"] == "t-SNE 1"

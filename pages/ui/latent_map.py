@@ -29,7 +29,8 @@ from pages.ui.text import text
 CLASS_COLOURS = ("#e8590c", "#2f9e44", "#3b5bdb")
 GRID = 36                     # clickable points per side of the map's background
 PATH_STEPS = 9
-METHODS = {"pca": "PCA (click anywhere to decode)", "tsne": "t-SNE (neighbours kept; galaxies only)"}
+# The layouts, by the labels the page shows: a link carries a choice as its label (?latent_map_by=t-SNE).
+PCA, TSNE = "PCA", "t-SNE"
 
 
 @st.cache_resource(show_spinner=False, max_entries=3)
@@ -61,7 +62,7 @@ class Layout:
 
 
 def layout(m: LM.LatentMap, path: Path, size: int, method: str) -> Layout:
-    if method == "tsne":
+    if method == TSNE:
         return Layout(tsne_coords(str(path), path.stat().st_mtime, size), ("t-SNE 1", "t-SNE 2"), False)
     x_share, y_share = m.explained
     return Layout(m.coords, (f"first direction ({x_share:.0%} of the codes' variance)", f"second direction ({y_share:.0%})"),
@@ -139,7 +140,9 @@ def latent_map_section(path: Path, size: int, key: str = "latent_map", shared: s
     m = galaxy_map(str(path), path.stat().st_mtime, size)
     galaxies = map_galaxies(size)
     images, labels = galaxies.images, galaxies.labels
-    method = st.radio("Lay the map out by", list(METHODS), format_func=METHODS.get, horizontal=True,
+    method = st.radio("Lay the map out by", (PCA, TSNE), horizontal=True,
+                      help="PCA: a plane of the latent space, so a click anywhere decodes; t-SNE: neighbours "
+                           "kept, clouds apart, but no inverse, so only galaxies can be clicked",
                       key=f"{shared}_by", bind="query-params")
     lay = layout(m, path, size, method)
     picks = st.session_state.setdefault(f"{shared}_picks", [])

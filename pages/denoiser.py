@@ -13,9 +13,9 @@ from autoenc.inference import denoiser as dn
 from autoenc.metrics.signal import power_spectrum
 from autoenc.paths import shipped_path
 from autoenc.registry import get_model
-from autoenc.runs import history, launcher
+from autoenc.runs import launcher
 from autoenc.train.denoiser import DenoiserConfig, shipped_file
-from pages.ui.history import HistoryViews, run_history
+from pages.ui.history import HistoryViews, run_history, validation_at
 from pages.ui.link import part
 from pages.ui.models import checkpoint_picker, trained_model
 from pages.ui.runs import get_store, run_controls, run_picker
@@ -108,24 +108,15 @@ def draw_examples(step: int, traces: np.ndarray) -> None:
     st.plotly_chart(spectra_figure(spectra, height=260), width="stretch", key="hist_spectra")
 
 
-def validation_at(step: int) -> None:
-    at = history.metrics_at(store, shown.id, step, ("val_peak_accuracy", "val_snr_gain_db"))
-    if not at:
-        st.caption(f"No validation by step {step:,} yet.")
-        return
-    figures = validation_figures({name: v for name, (_, v) in at.items()})
-    measured = max(s for s, _ in at.values())
-    st.markdown(f"**Validation at step {measured:,}** (its latest by step {step:,}): "
-                + ", ".join(f"{label} {value}" for label, value in figures.items()))
-
-
 runs = [r for r in store.list(model="denoiser") if r.config.get("noise") == noise]
 shown = run_picker(runs, key=f"denoiser_{noise}", label=f"Run shown ({NOISE_LABELS[noise]} noise)")
 run_controls(store, shown, start, key=f"denoiser_{noise}")
 if shown:
     run_history(store, shown, HistoryViews(sample=TASK.history_sample, chart=TASK.chart_metrics, traces=True,
                                            chart_title="MSE loss (train and validation)", draw=draw_examples,
-                                           at_step=validation_at, gif_name="examples.gif"),
+                                           at_step=lambda step: validation_at(
+                                               store, shown, step, ("val_peak_accuracy", "val_snr_gain_db"),
+                                               validation_figures), gif_name="examples.gif"),
                 key=f"denoiser_{noise}_history")
 else:
     with part("train", "no_run"):

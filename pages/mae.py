@@ -12,12 +12,12 @@ from autoenc.inference import mae as M
 from autoenc.models.mae import describe
 from autoenc.paths import shipped_path
 from autoenc.registry import get_model
-from autoenc.runs import history, launcher
+from autoenc.runs import launcher
 from autoenc.train.mae import PATCHES, SHIPPED_FILE, SIZES, MAEConfig
 from autoenc.train.task import setting_meta
 from autoenc.train.vae import SHIPPED_FILE as VAE_FILE
 from pages.ui.charts import log_axis
-from pages.ui.history import HistoryViews, run_history
+from pages.ui.history import HistoryViews, run_history, validation_at
 from pages.ui.images import show_grid, show_image
 from pages.ui.link import part
 from pages.ui.models import checkpoint_picker, trained_model
@@ -124,23 +124,14 @@ def validation_figures(m: dict[str, float]) -> dict[str, str]:
     return figures(m["val_masked_mse"], m["val_baseline_mse"], shown_run.config.get("mask_ratio", MAEConfig.mask_ratio))
 
 
-def validation_at(step: int) -> None:
-    at = history.metrics_at(store, shown_run.id, step, ("val_masked_mse", "val_baseline_mse"))
-    if "val_masked_mse" not in at:
-        st.caption(f"No validation by step {step:,} yet.")
-        return
-    found = validation_figures({name: v for name, (_, v) in at.items()})
-    st.markdown(f"**Validation at step {at['val_masked_mse'][0]:,}** (its latest by step {step:,}): "
-                + ", ".join(f"{label} {value}" for label, value in found.items()))
-
-
 run_controls(store, shown_run, start, key="mae")
 if shown_run:
     run_history(store, shown_run, HistoryViews(
         sample=TASK.history_sample, chart=TASK.chart_metrics, chart_title="Loss", gif_name="mae-history.gif",
         draw=lambda step, grid: show_image(grid, f"masked (top), reconstructed (middle), original (bottom) at "
                                                  f"step {step:,}", tile=shown_run.config.get("image_size")),
-        at_step=validation_at), key="mae_history")
+        at_step=lambda step: validation_at(store, shown_run, step, ("val_masked_mse", "val_baseline_mse"),
+                                           validation_figures)), key="mae_history")
 
 # -- the model explored below -----------------------------------------------------------
 picked = checkpoint_picker(store, shown_run, {"shipped masked autoencoder (64 px)": shipped_path(SHIPPED_FILE)},

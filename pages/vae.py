@@ -14,13 +14,13 @@ from autoenc.inference import vae as V
 from autoenc.models.vae import ACTIVE_KL, build_vae, describe
 from autoenc.paths import shipped_path
 from autoenc.registry import get_model
-from autoenc.runs import history, launcher
+from autoenc.runs import launcher
 from autoenc.train.loop import CHECKPOINT_BUDGET, checkpoint_interval
 from autoenc.train.mae import SHIPPED_FILE as MAE_FILE
 from autoenc.train.task import setting_meta
 from autoenc.train.vae import DEFAULT_SIZE, PLAIN_FILE, SHIPPED_FILE, SIZES, VAEConfig
 from pages.ui.charts import log_axis
-from pages.ui.history import HistoryViews, run_history
+from pages.ui.history import HistoryViews, run_history, validation_at
 from pages.ui.images import TILE_PX, show_grid, show_image
 from pages.ui.latent_map import code_rms, latent_map_section
 from pages.ui.link import part
@@ -120,23 +120,14 @@ def validation_figures(m: dict[str, float]) -> dict[str, str]:
             "dimensions in use": f"{int(m['val_active_dims'])} of {shown.config.get('latent_dim', 50)}"}
 
 
-def validation_at(step: int) -> None:
-    at = history.metrics_at(store, shown.id, step, ("val_recon", "val_kl", "val_active_dims"))
-    if "val_recon" not in at:
-        st.caption(f"No validation by step {step:,} yet.")
-        return
-    figures = validation_figures({name: v for name, (_, v) in at.items()})
-    st.markdown(f"**Validation at step {at['val_recon'][0]:,}** (its latest by step {step:,}): "
-                + ", ".join(f"{label} {value}" for label, value in figures.items()))
-
-
 run_controls(store, shown, start, key="vae")
 if shown:
     run_history(store, shown, HistoryViews(
         sample=TASK.history_sample, chart=TASK.chart_metrics, chart_title="Loss terms", gif_name="reconstructions.gif",
         draw=lambda step, grid: show_image(grid, f"originals (top) and reconstructions (bottom) at step {step:,}",
                                            tile=shown.config.get("image_size")),
-        at_step=validation_at), key="vae_history")
+        at_step=lambda step: validation_at(store, shown, step, ("val_recon", "val_kl", "val_active_dims"),
+                                           validation_figures)), key="vae_history")
 
 # -- the model explored below -----------------------------------------------------------
 def kl_figure(kl: np.ndarray) -> go.Figure:

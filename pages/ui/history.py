@@ -85,6 +85,19 @@ def run_history(store: RunStore, run: Run, views: HistoryViews, key: str) -> int
     return st.session_state.get(slider)
 
 
+def validation_at(store: RunStore, run: Run, step: int, names: tuple[str, ...],
+                  figures: Callable[[dict[str, float]], dict[str, str]]) -> None:
+    """The run's latest validation by `step` (the metrics `names`, the first of which every
+    validation logs), as the page's `figures` of them: a view for HistoryViews.at_step."""
+    at = history.metrics_at(store, run.id, step, names)
+    if names[0] not in at:
+        st.caption(f"No validation by step {step:,} yet.")
+        return
+    found = figures({name: v for name, (_, v) in at.items()})
+    st.markdown(f"**Validation at step {at[names[0]][0]:,}** (its latest by step {step:,}): "
+                + ", ".join(f"{label} {value}" for label, value in found.items()))
+
+
 def place_slider(steps: list[int], slider: str, follow: str, playing: str) -> int:
     """The step the slider stands at before it is drawn: the next frame while playing, the
     newest while following, else the kept step nearest the user's (thinning may drop it)."""

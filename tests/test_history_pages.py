@@ -113,6 +113,8 @@ def test_the_denoiser_and_vae_pages_slide_over_their_runs(home, shipped):
     assert not at.exception
     assert any(m.value == f"**step {steps[0]:,}: example 1**" for m in at.markdown)
     assert cursor(at, "MSE loss (train and validation)") == f"step {steps[0]:,}"
+    slider.set_value(steps[-1]).run()
+    assert any(m.value.startswith("**Validation at step ") for m in at.markdown)
 
     execute(store, "vae", {"arch": "conv", "image_size": 32, "n_images": 60, "steps": 4, "batch_size": 8,
                            "eval_every": 2, "snapshot_seconds": 0.1}, threads=1)
@@ -123,6 +125,22 @@ def test_the_denoiser_and_vae_pages_slide_over_their_runs(home, shipped):
     assert not at.exception
     captions = [c for im in at.get("image") for c in im.captions]
     assert f"originals (top) and reconstructions (bottom) at step {steps[0]:,}" in captions
+    slider.set_value(steps[-1]).run()
+    assert any(m.value.startswith(f"**Validation at step {steps[-1]:,}**") and "dimensions in use" in m.value
+               for m in at.markdown)
+
+    execute(store, "mae", {"image_size": 32, "n_images": 60, "steps": 4, "batch_size": 8, "eval_every": 2, "dim": 32,
+                           "depth": 1, "heads": 2, "decoder_dim": 16, "decoder_depth": 1, "snapshot_seconds": 0.1},
+            threads=1)
+    at = AppTest.from_file("../pages/mae.py", default_timeout=240).run()
+    slider = at.select_slider(key="mae_history_step")
+    steps = [int(s.replace(",", "")) for s in slider.options]
+    assert any(m.value.startswith(f"**Validation at step {steps[-1]:,}**") and "masked / baseline" in m.value
+               for m in at.markdown)
+    slider.set_value(steps[0]).run()
+    assert not at.exception
+    assert f"masked (top), reconstructed (middle), original (bottom) at step {steps[0]:,}" in [
+        c for im in at.get("image") for c in im.captions]
 
 
 def test_another_run_shown_starts_at_its_newest_step(home, shipped):

@@ -48,4 +48,4 @@ MAP_GALAXIES = HeldOutGalaxies(n=2000, seed=900_777)
 # The masked autoencoder's evaluation set (masked and baseline errors, the page's galaxies).
 MAE_GALAXIES = HeldOutGalaxies(n=300, seed=900_002)
 # The linear probes' galaxies (the map's set): the first half fits a probe, the second half tests it.
-PROBE_GALAXIES = HeldOutGalaxies(n=2000, seed=900_777)
+PROBE_GALAXIES = HeldOutGalaxies(n=MAP_GALAXIES.n, seed=MAP_GALAXIES.seed)

@@ -20,7 +20,7 @@ st.title("Runs")
 store = get_store()
 if store is None:
     st.stop()
-st.caption(text("runs", path=store.path))
+st.caption(text("runs", path=store.location))
 
 limit = st.number_input("Runs that may train at once (the rest wait in the queue)", 1, 8,
                         value=store.max_concurrent(), key="max_concurrent", disabled=bool(store.read_only))

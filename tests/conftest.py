@@ -1,5 +1,6 @@
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,50 @@ def is_training(pid: int) -> bool:
     except OSError:
         return False
     return b"autoenc" in args and b"train" in args
+
+
+@pytest.fixture
+def postgres_url(monkeypatch):
+    """A PostgreSQL run store of this test's own (a fresh schema of AUTOENC_TEST_POSTGRES's
+    database, dropped after it), also set as AUTOENC_STORE for child processes. Skipped where
+    no server is given, unless AUTOENC_REQUIRE_POSTGRES=1 (CI: .ci/run starts one)."""
+    import uuid
+    base = os.environ.get("AUTOENC_TEST_POSTGRES")
+    if not base:
+        if os.environ.get("AUTOENC_REQUIRE_POSTGRES") == "1":
+            pytest.fail("AUTOENC_REQUIRE_POSTGRES=1 but AUTOENC_TEST_POSTGRES names no server")
+        pytest.skip("no PostgreSQL server: set AUTOENC_TEST_POSTGRES=postgresql://... (.ci/postgres starts one)")
+    import psycopg
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(base, autocommit=True) as db:
+        db.execute(f"CREATE SCHEMA {schema}")
+    url = base + ("&" if "?" in base else "?") + f"options=-csearch_path%3D{schema}"
+    monkeypatch.setenv("AUTOENC_STORE", url)
+    yield url
+    stop_training_in(url)
+    from autoenc.runs.postgres_db import close_pool
+    close_pool(url)
+    with psycopg.connect(base, autocommit=True) as db:
+        db.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request):
+    """Run the test on both run-store backends: the SQLite file, and PostgreSQL (postgres_url)."""
+    if request.param == "postgresql":
+        request.getfixturevalue("postgres_url")
+    return request.param
+
+
+def stop_training_in(url: str) -> None:
+    import signal
+
+    from autoenc.runs.store import RunStore, pid_alive
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = RunStore(Path(tmp), url).list(reconcile=False)
+    for run in runs:
+        if run.active and run.pid != os.getpid() and pid_alive(run.pid) and is_training(run.pid):
+            try:
+                os.kill(run.pid, signal.SIGTERM)
+            except OSError:
+                pass

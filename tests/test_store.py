@@ -8,8 +8,9 @@ from autoenc.errors import UserError
 from autoenc.runs.store import RunStore
 
 
-def test_create_get_and_list(tmp_path):
+def test_create_get_and_list(backend, tmp_path):
     store = RunStore(tmp_path)
+    assert (store.path is None) == (backend == "postgresql"), "the store is on the backend asked for"
     rid = store.create_run("denoiser", {"lr": 0.001}, total_steps=10)
     run = store.get(rid)
     assert run.status == "queued" and run.config == {"lr": 0.001} and run.total_steps == 10
@@ -26,7 +27,7 @@ def test_store_is_in_wal_mode(tmp_path):
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_metrics_since_returns_only_new_rows(tmp_path):
+def test_metrics_since_returns_only_new_rows(backend, tmp_path):
     store = RunStore(tmp_path)
     rid = store.create_run("m", {})
     store.log_metrics(rid, [(1, "loss", 1.0), (1, "val_loss", 2.0)], step=1)
@@ -39,7 +40,7 @@ def test_metrics_since_returns_only_new_rows(tmp_path):
     assert store.get(rid).step == 2
 
 
-def test_truncate_drops_rows_after_checkpoint(tmp_path):
+def test_truncate_drops_rows_after_checkpoint(backend, tmp_path):
     store = RunStore(tmp_path)
     rid = store.create_run("m", {})
     store.log_metrics(rid, [(s, "loss", 1.0 / s) for s in range(1, 11)])
@@ -48,7 +49,7 @@ def test_truncate_drops_rows_after_checkpoint(tmp_path):
     assert steps.tolist() == [1, 2, 3, 4, 5, 6]
 
 
-def test_samples_round_trip_and_are_pruned(tmp_path):
+def test_samples_round_trip_and_are_pruned(backend, tmp_path):
     store = RunStore(tmp_path)
     rid = store.create_run("m", {})
     for step in range(20):
@@ -60,7 +61,7 @@ def test_samples_round_trip_and_are_pruned(tmp_path):
     assert store.latest_sample(rid, "other") is None
 
 
-def test_concurrent_reader_while_a_writer_writes(tmp_path):
+def test_concurrent_reader_while_a_writer_writes(backend, tmp_path):
     store = RunStore(tmp_path)
     rid = store.create_run("m", {})
     errors, seen = [], []
@@ -97,7 +98,7 @@ def test_concurrent_reader_while_a_writer_writes(tmp_path):
     assert [s for s, _, _ in seen] == list(range(1, 301)), "reader saw every row once, in order"
 
 
-def test_dead_process_becomes_interrupted(tmp_path):
+def test_dead_process_becomes_interrupted(backend, tmp_path):
     store = RunStore(tmp_path)
     rid = store.create_run("m", {})
     store.update(rid, status="running", pid=2**22 + 12345, heartbeat=time.time())
@@ -106,7 +107,7 @@ def test_dead_process_becomes_interrupted(tmp_path):
     assert run.status == "interrupted" and "without saying so" in run.error
 
 
-def test_stale_heartbeat_becomes_interrupted(tmp_path):
+def test_stale_heartbeat_becomes_interrupted(backend, tmp_path):
     import os
     store = RunStore(tmp_path)
     rid = store.create_run("m", {})
@@ -115,7 +116,7 @@ def test_stale_heartbeat_becomes_interrupted(tmp_path):
     assert store.get(rid).status == "interrupted"
 
 
-def test_queue_claims_in_order_up_to_the_limit(tmp_path):
+def test_queue_claims_in_order_up_to_the_limit(backend, tmp_path):
     import os
     store = RunStore(tmp_path)
     a = store.create_run("m", {})
@@ -137,7 +138,7 @@ def test_not_sqlite_gives_clear_error(tmp_path):
         RunStore(tmp_path)
 
 
-def test_delete_removes_rows(tmp_path):
+def test_delete_removes_rows(backend, tmp_path):
     store = RunStore(tmp_path)
     rid = store.create_run("m", {})
     store.log_metrics(rid, [(1, "loss", 1.0)])
@@ -146,7 +147,7 @@ def test_delete_removes_rows(tmp_path):
     assert store.metrics_since(rid) == ([], 0)
 
 
-def test_runs_made_in_the_same_second_with_the_same_suffix_get_different_ids(tmp_path, monkeypatch):
+def test_runs_made_in_the_same_second_with_the_same_suffix_get_different_ids(backend, tmp_path, monkeypatch):
     from autoenc.runs import store as store_module
     ids = iter(["gan-1202-120000-aaaa", "gan-1202-120000-aaaa", "gan-1202-120000-aaaa", "gan-1202-120000-bbbb"])
     monkeypatch.setattr(store_module, "new_run_id", lambda model: next(ids))

@@ -20,7 +20,7 @@ from autoenc.errors import UserError
 from autoenc.paths import REPO_ROOT
 from autoenc.registry import get_model
 from autoenc.runs import step_mode
-from autoenc.runs.store import Run, RunStore, pid_alive
+from autoenc.runs.store import Run, RunStore, pid_alive, this_host
 
 # Runs are background work: at niceness 10 they yield the CPU to the server and the browsers,
 # so pages and live charts stay responsive while runs train (a 10-session load test on
@@ -98,7 +98,7 @@ def _spawn(cmd: list[str], store: RunStore, run_id: str) -> int:
         if _reaper is None:
             _reaper = threading.Thread(target=_reap_forever, name="autoenc-reaper", daemon=True)
             _reaper.start()
-    store.update(run_id, pid=proc.pid, heartbeat=time.time())
+    store.update(run_id, pid=proc.pid, host=this_host(), heartbeat=time.time())
     return proc.pid
 
 
@@ -204,9 +204,10 @@ def stop_run(store: RunStore, run_id: str, wait_s: float = 0.0) -> Run:
 
 
 def delete_run(store: RunStore, run_id: str) -> None:
-    """Delete a run: its process (if any), rows and files."""
+    """Delete a run: its process (if any), rows and files. A process on another machine
+    sharing the store stops by itself at its next heartbeat, finding its run gone."""
     run = store.get(run_id)
-    if run.active and pid_alive(run.pid):
+    if run.active and store.on_this_host(run.host) and pid_alive(run.pid):
         try:
             os.kill(run.pid, signal.SIGTERM)
             for _ in range(50):

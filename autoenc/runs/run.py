@@ -39,6 +39,7 @@ class Run:
     pending_generator: int = 0
     critic_steps: int = 0
     speed_limit: float | None = None
+    host: str | None = None              # the machine its process runs on (None: a store older than that)
 
     @property
     def active(self) -> bool:

@@ -11,8 +11,9 @@ from pathlib import Path
 from autoenc.errors import UserError
 
 # 2 added runs.max_seconds and runs.end_reason (a file of version 1 has neither set); 3 the
-# step mode of the GAN runs (paused, pending_critic, pending_generator, critic_steps, speed_limit).
-SCHEMA_VERSION = 3
+# step mode of the GAN runs (paused, pending_critic, pending_generator, critic_steps, speed_limit);
+# 4 runs.host, the machine a run trains on (a store several machines share).
+SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -38,7 +39,8 @@ CREATE TABLE IF NOT EXISTS runs (
     pending_critic INTEGER NOT NULL DEFAULT 0,
     pending_generator INTEGER NOT NULL DEFAULT 0,
     critic_steps INTEGER NOT NULL DEFAULT 0,
-    speed_limit REAL
+    speed_limit REAL,
+    host TEXT
 );
 CREATE TABLE IF NOT EXISTS metrics (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -64,10 +66,10 @@ CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 ADDED_COLUMNS = (("max_seconds", "REAL"), ("end_reason", "TEXT"),
                  ("paused", "INTEGER NOT NULL DEFAULT 0"), ("pending_critic", "INTEGER NOT NULL DEFAULT 0"),
                  ("pending_generator", "INTEGER NOT NULL DEFAULT 0"), ("critic_steps", "INTEGER NOT NULL DEFAULT 0"),
-                 ("speed_limit", "REAL"))
+                 ("speed_limit", "REAL"), ("host", "TEXT"))
 
 
-def check_version(db: sqlite3.Connection, path: Path) -> None:
+def check_version(db: sqlite3.Connection, path: Path | str) -> None:
     version = db.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:
         raise UserError(f"the run store {path} was written by a newer autoenc (schema version "
@@ -75,7 +77,7 @@ def check_version(db: sqlite3.Connection, path: Path) -> None:
                         "point --home / AUTOENC_HOME at another folder")
 
 
-def create_or_upgrade(db: sqlite3.Connection, path: Path) -> None:
+def create_or_upgrade(db: sqlite3.Connection, path: Path | str) -> None:
     check_version(db, path)
     db.executescript(SCHEMA)
     columns = {r[1] for r in db.execute("PRAGMA table_info(runs)")}

@@ -4,7 +4,6 @@ training process, every page session and the CLI see one state; the training pro
 them between two updates (train/loop.py: StepMode)."""
 from __future__ import annotations
 
-import sqlite3
 import time
 
 from autoenc.errors import UserError
@@ -55,7 +54,7 @@ def set_speed_limit(store: RunStore, run_id: str, steps_per_s: float | None) -> 
     store.update(run_id, speed_limit=steps_per_s or None)
 
 
-def step_controls(store: RunStore, run_id: str) -> sqlite3.Row:
+def step_controls(store: RunStore, run_id: str):
     """What a training process polls between updates: paused, pending_critic,
     pending_generator, speed_limit, stop_requested."""
     with store.connect() as db:
@@ -67,7 +66,7 @@ def step_done(store: RunStore, run_id: str, kind: str, critic_steps: int, step: 
     """One asked-for update (kind critic or generator) is done; the counts after it."""
     column = {"critic": "pending_critic", "generator": "pending_generator"}[kind]
     with store.connect() as db:
-        db.execute(f"UPDATE runs SET {column}=MAX(0, {column}-1), critic_steps=?, step=? WHERE id=?",
+        db.execute(f"UPDATE runs SET {column}=CASE WHEN {column}>0 THEN {column}-1 ELSE 0 END, critic_steps=?, step=? WHERE id=?",
                    (critic_steps, step, run_id))
 
 

@@ -1,19 +1,19 @@
-"""The run store: one SQLite file (WAL mode) that training processes write and pages read.
+"""The run store, that training processes write and pages read: a SQLite file (sqlite_db.py)
+or a PostgreSQL database several machines share (postgres_db.py), the same SQL on both.
 
-Tables: runs (one row per run), metrics (long table: run, step, name, value), samples
-(small array snapshots for pages to show live), settings (key/value, e.g. max_concurrent).
-Every connection is short-lived or per-thread; WAL lets readers go on while a run writes.
+Tables (schema.py): runs (one row per run), metrics (long table: run, step, name, value),
+samples (small array snapshots for pages to show live), settings (key/value, e.g.
+max_concurrent).
 """
 from __future__ import annotations
 
 import json
 import os
-import sqlite3
+import socket
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +22,8 @@ import numpy as np
 from autoenc.errors import UserError
 from autoenc.runs.blobs import array_to_blob, blob_to_array
 from autoenc.runs.history import HISTORY_BUDGET, to_drop
-from autoenc.runs.read_only import ReadOnlyFile
 from autoenc.runs.run import Run
-from autoenc.runs.schema import check_version, create_or_upgrade
+from autoenc.runs.sqlite_db import SQLiteDatabase
 
 # A run whose heartbeat is older than this while its process looks alive is treated as
 # dead too (the pid may have been reused after a reboot).
@@ -53,72 +52,58 @@ def new_run_id(model: str) -> str:
     return f"{model}-{time.strftime('%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
 
 
+def this_host() -> str:
+    """The machine this process runs on, as runs record it (AUTOENC_HOST names it otherwise:
+    tests play two machines on one)."""
+    return os.environ.get("AUTOENC_HOST") or socket.gethostname()
+
+
+def is_postgres_url(url: str | None) -> bool:
+    return bool(url) and url.split("://", 1)[0] in ("postgresql", "postgres")
+
+
+def store_url(explicit: str | None = None) -> str | None:
+    """Where the run store is: --store, else AUTOENC_STORE, else None (the SQLite file in home/runs)."""
+    return explicit or os.environ.get("AUTOENC_STORE") or None
+
+
+def unwritable(folder: Path) -> str | None:
+    """Why nothing can be written in folder (a read-only folder or disk), or None."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        return (f"the run store folder {folder} cannot be written "
+                f"({os.strerror(e.errno) if e.errno else e}), so training is off here; "
+                "the shipped models still work. Point AUTOENC_HOME at a writable folder to train.")
+    return None
+
+
 class RunStore:
-    def __init__(self, home: Path):
+    """The runs' rows in SQLite (home/runs/runs.sqlite) or PostgreSQL (url: AUTOENC_STORE);
+    their checkpoints, logs and samples' files under home/runs/<id> either way."""
+
+    def __init__(self, home: Path, url: str | None = None):
         self.home = Path(home)
         self.dir = self.home / "runs"
-        self.path = self.dir / "runs.sqlite"
         # Why nothing can be written here (a read-only folder or disk), or None. Such a store
         # still lists the runs it holds, so the pages show them and the shipped models.
-        self.read_only: str | None = None
-        self._read_only_file = ReadOnlyFile(self.path)
-        try:
-            self.dir.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryFile(dir=self.dir):
-                pass
-        except OSError as e:
-            self.read_only = (f"the run store folder {self.dir} cannot be written "
-                              f"({os.strerror(e.errno) if e.errno else e}), so training is off here; "
-                              "the shipped models still work. Point AUTOENC_HOME at a writable folder to train.")
-            if self.path.exists():
-                self._check_version()
-            return
-        try:
-            with self.connect() as db:
-                create_or_upgrade(db, self.path)
-        except sqlite3.DatabaseError as e:
-            raise UserError(
-                f"the run store {self.path} is not a readable SQLite database ({e}); "
-                "move it aside to start a new one"
-            ) from None
-
-    def _check_version(self) -> None:
-        try:
-            with self.connect() as db:
-                check_version(db, self.path)
-        except sqlite3.DatabaseError as e:
-            raise UserError(f"the run store {self.path} is not a readable SQLite database ({e})") from None
-
-    # -- connections -------------------------------------------------------------
-    @contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
-        if self.read_only:
-            db = self._read_only_file.connect()
+        self.read_only = unwritable(self.dir)
+        url = store_url(url)
+        if is_postgres_url(url):
+            from autoenc.runs.postgres_db import PostgresDatabase  # psycopg: only for such a store
+            self.db = PostgresDatabase(url, self.read_only)
+        elif url:
+            raise UserError(f"AUTOENC_STORE / --store takes a postgresql://user:password@host/database URL, "
+                            f"not {url!r} (leave it unset for the SQLite file in {self.dir})")
         else:
-            db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-        try:
-            db.row_factory = sqlite3.Row
-            yield db
-        except sqlite3.DatabaseError:
-            if self.read_only:          # the authorizer refused a write
-                raise UserError(self.read_only) from None
-            raise
-        finally:
-            db.close()
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE: one writer at a time, so claims on queue slots are atomic."""
-        with self.connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+            self.db = SQLiteDatabase(self.dir, self.read_only)
+        self.path = self.db.path            # the SQLite file, or None
+        self.location = self.db.location    # what messages name: the file, or the URL without its password
+        self.errors = self.db.errors        # what a failing store raises
+        self.connect = self.db.connect
+        self.transaction = self.db.transaction
 
     def run_dir(self, run_id: str) -> Path:
         return self.dir / run_id
@@ -172,7 +157,7 @@ class RunStore:
 
     def request_stop(self, run_id: str) -> Run:
         run = self.get(run_id)
-        if run.status == "queued" and not pid_alive(run.pid):
+        if run.status == "queued" and not self.process_alive(run.host, run.pid, run.heartbeat):
             self.update(run_id, status="stopped", ended=time.time(), end_reason="queue")
         elif run.active:
             self.update(run_id, stop_requested=1)
@@ -191,12 +176,12 @@ class RunStore:
         now = time.time()
         dead = []
         with self.connect() as db:
-            rows = db.execute("SELECT id, pid, heartbeat, status FROM runs WHERE status IN ('queued','running')").fetchall()
+            rows = db.execute("SELECT id, host, pid, heartbeat, status FROM runs "
+                              "WHERE status IN ('queued','running')").fetchall()
         for r in rows:
-            stale = r["heartbeat"] is not None and now - r["heartbeat"] > HEARTBEAT_TIMEOUT_S
             if r["pid"] is None and r["status"] == "queued":
                 continue  # created, process not started yet
-            if not pid_alive(r["pid"]) or stale:
+            if not self.process_alive(r["host"], r["pid"], r["heartbeat"], now):
                 dead.append(r["id"])
         for run_id in dead:
             with self.connect() as db:
@@ -206,6 +191,21 @@ class RunStore:
                     (now, "the training process ended without saying so (killed or crashed)", run_id),
                 )
         return dead
+
+    @staticmethod
+    def on_this_host(host: str | None) -> bool:
+        """A run of this machine (or of a store older than the host column): its pid means
+        a process here, that can be looked up and signalled."""
+        return host is None or host == this_host()
+
+    def process_alive(self, host: str | None, pid: int | None, heartbeat: float | None,
+                      now: float | None = None) -> bool:
+        """Is the process of a run alive? On this machine: its pid exists and its heartbeat is
+        fresh; on another machine sharing the store, its heartbeat alone tells."""
+        fresh = heartbeat is not None and (now or time.time()) - heartbeat <= HEARTBEAT_TIMEOUT_S
+        if not self.on_this_host(host):
+            return fresh
+        return pid_alive(pid) and (heartbeat is None or fresh)
 
     # -- the queue -----------------------------------------------------------------
     def max_concurrent(self) -> int:
@@ -223,13 +223,13 @@ class RunStore:
             limit = self._max_concurrent_in(db)
             if running < limit and first is not None and first["id"] == run_id:
                 db.execute(
-                    "UPDATE runs SET status='running', pid=?, heartbeat=?, started=? WHERE id=?",   # its time limit counts from here
-                    (pid, time.time(), time.time(), run_id),
+                    "UPDATE runs SET status='running', pid=?, host=?, heartbeat=?, started=? WHERE id=?",   # its time limit counts from here
+                    (pid, this_host(), time.time(), time.time(), run_id),
                 )
                 return True
         return False
 
-    def _max_concurrent_in(self, db: sqlite3.Connection) -> int:
+    def _max_concurrent_in(self, db) -> int:
         row = db.execute("SELECT value FROM settings WHERE key='max_concurrent'").fetchone()
         v = row["value"] if row else os.environ.get("AUTOENC_MAX_CONCURRENT", "1")
         try:
@@ -244,7 +244,8 @@ class RunStore:
 
     def set_setting(self, key: str, value: Any) -> None:
         with self.connect() as db:
-            db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", (key, str(value)))
+            db.execute("INSERT INTO settings (key, value) VALUES (?, ?) "
+                       "ON CONFLICT (key) DO UPDATE SET value=excluded.value", (key, str(value)))
 
     # -- metrics and samples -------------------------------------------------------
     def log_metrics(self, run_id: str, rows: Iterable[tuple[int, str, float]], step: int | None = None,
@@ -262,14 +263,14 @@ class RunStore:
                            (step, now, critic_steps, run_id))
 
     def heartbeat(self, run_id: str, step: int | None = None) -> bool:
-        """Returns True if a stop was requested."""
+        """Returns True if a stop was requested (or the run was deleted)."""
         with self.connect() as db:
             if step is None:
                 db.execute("UPDATE runs SET heartbeat=? WHERE id=?", (time.time(), run_id))
             else:
                 db.execute("UPDATE runs SET heartbeat=?, step=? WHERE id=?", (time.time(), step, run_id))
             row = db.execute("SELECT stop_requested FROM runs WHERE id=?", (run_id,)).fetchone()
-        return bool(row and row["stop_requested"])
+        return row is None or bool(row["stop_requested"])      # a deleted run stops too, on any machine
 
     def metrics_since(self, run_id: str, after_seq: int = 0) -> tuple[list[tuple[int, str, float]], int]:
         """Rows newer than after_seq, and the new high-water mark. Charts read only what is new."""
@@ -375,7 +376,7 @@ class RunStore:
         return row["step"], blob_to_array(row["data"])
 
     @staticmethod
-    def _run(row: sqlite3.Row) -> Run:
+    def _run(row) -> Run:
         d = dict(row)
         d["config"] = json.loads(d["config"])
         d["stop_requested"] = bool(d["stop_requested"])

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 import sys
 import time
 import traceback
@@ -14,7 +13,7 @@ from autoenc.registry import get_model
 from autoenc.runs import step_mode
 from autoenc.runs.checkpoint import load_checkpoint
 from autoenc.runs.launcher import RESTART_NOTE
-from autoenc.runs.store import RunStore
+from autoenc.runs.store import RunStore, this_host
 from autoenc.train.loop import Outcome, train
 from autoenc.train.task import config_from_dict, config_to_dict
 
@@ -44,7 +43,7 @@ def threads_per_run(store: RunStore) -> int:
 def wait_for_slot(store: RunStore, run_id: str) -> bool:
     """Block until this run may start; False if it was stopped while waiting."""
     pid = os.getpid()
-    store.update(run_id, pid=pid, status="queued", heartbeat=time.time())
+    store.update(run_id, pid=pid, host=this_host(), status="queued", heartbeat=time.time())
     while not store.try_claim_slot(run_id, pid):
         if store.heartbeat(run_id):
             store.update(run_id, status="stopped", ended=time.time(), end_reason="queue")
@@ -115,8 +114,8 @@ def execute(store: RunStore, model: str, settings: dict, *, run_id: str | None =
                         max_seconds=max_seconds, progress=progress)
     except UserError as e:
         outcome = Outcome("failed", last_step(store, run_id, start_step), str(e), "error")
-    except sqlite3.Error as e:     # the store's own disk is full or failing
-        outcome = Outcome("failed", last_step(store, run_id, start_step), f"the run store {store.path} could not be written ({e}); "
+    except store.errors as e:     # the store's own disk is full or failing, or its server gone
+        outcome = Outcome("failed", last_step(store, run_id, start_step), f"the run store {store.location} could not be written ({e}); "
                           "the last checkpoint is kept. Free some disk space, then resume.", "error")
     except Exception as e:  # a crash is recorded on the run, with its cause
         tb = traceback.format_exc(limit=-3)
@@ -128,7 +127,7 @@ def execute(store: RunStore, model: str, settings: dict, *, run_id: str | None =
 def last_step(store: RunStore, run_id: str, default: int) -> int:
     try:
         return store.get(run_id).step
-    except sqlite3.Error:
+    except store.errors:
         return default
 
 
@@ -142,6 +141,6 @@ def record_outcome(store: RunStore, run_id: str, outcome: Outcome, restarted: bo
         store.update(run_id, status=outcome.status, ended=time.time(), stop_requested=0, end_reason=outcome.reason,
                      pending_critic=0, pending_generator=0,
                      error=outcome.message if outcome.status == "failed" else None, note=note)
-    except sqlite3.Error as e:
+    except store.errors as e:
         print(f"autoenc: the run store could not record that run {run_id} {outcome.status} ({e}): "
               f"{outcome.message}", file=sys.stderr, flush=True)

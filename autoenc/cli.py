@@ -38,11 +38,16 @@ class Parser(argparse.ArgumentParser):
         raise UserError(f"{message} (see: {self.prog} --help)")
 
 
+STORE_HELP = ("a run store several machines share, postgresql://user:password@host/database "
+              "(env AUTOENC_STORE; default: the SQLite file in the home folder)")
+
+
 def add_common_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, help="train this many passes over the data (overrides --steps)")
     p.add_argument("--max-seconds", type=float, help="stop after this many seconds of training (saving a checkpoint)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--home", help="folder for the run store and run checkpoints (env AUTOENC_HOME; default checkpoints/)")
+    p.add_argument("--store", metavar="URL", help=STORE_HELP)
     p.add_argument("--run-id", help="id for this run (default: generated)")
     p.add_argument("--threads", type=int, help="torch threads (default: cores / max concurrent runs)")
     p.add_argument("--nice", type=int, default=0, help="lower this process's CPU priority by N (0-19); the "
@@ -121,6 +126,7 @@ def build_parser(argv: list[str] | None = None, extra: Sequence[Command] = ()) -
     runs = sub.add_parser("runs", help="list and control runs")
     home_opt = Parser(add_help=False)
     home_opt.add_argument("--home", help="folder of the run store (env AUTOENC_HOME; default checkpoints/)")
+    home_opt.add_argument("--store", metavar="URL", help=STORE_HELP)
     rsub = runs.add_subparsers(dest="action", required=True, parser_class=Parser)
     ls = rsub.add_parser("list", help="list runs", parents=[home_opt])
     ls.add_argument("--json", action="store_true", help="print a JSON list")
@@ -172,9 +178,7 @@ def cmd_train(args) -> int:
         v = getattr(args, name)
         if v is not None and v <= 0:
             raise UserError(f"--{name.replace('_', '-')} must be positive, not {v}")
-    store = RunStore(resolve_home(args.home))
-    # everything in this process (imported galaxy sets too) reads the same home
-    os.environ["AUTOENC_HOME"] = str(store.home)
+    store = open_store(args)
     if args.resume:
         if not args.run_id:
             raise UserError("--resume needs --run-id")
@@ -187,8 +191,18 @@ def cmd_train(args) -> int:
     return 1 if outcome.status == "failed" else 0
 
 
+def open_store(args) -> RunStore:
+    """The run store --home and --store name; this process's children (the runs it starts,
+    imported galaxy sets) read the same ones."""
+    store = RunStore(resolve_home(args.home), args.store)
+    os.environ["AUTOENC_HOME"] = str(store.home)
+    if args.store:
+        os.environ["AUTOENC_STORE"] = args.store
+    return store
+
+
 def cmd_runs(args) -> int:
-    store = RunStore(resolve_home(args.home))
+    store = open_store(args)
     if args.action == "list":
         runs = store.list(model=args.model)
         if args.json:
@@ -196,11 +210,11 @@ def cmd_runs(args) -> int:
         elif not runs:
             print("no runs yet")
         else:
-            print(f"{'id':34} {'model':10} {'status':12} {'step':>14}  error")
+            print(f"{'id':34} {'model':10} {'status':12} {'step':>14}  {'host':16} error")
             for r in runs:
                 steps = f"{r.step}/{r.total_steps}" if r.total_steps else str(r.step)
                 err = (r.error or "").splitlines()[0][:60] if r.error else ""
-                print(f"{r.id:34} {r.model:10} {r.status:12} {steps:>14}  {err}")
+                print(f"{r.id:34} {r.model:10} {r.status:12} {steps:>14}  {r.host or '':16} {err}")
     elif args.action == "stop":
         run = launcher.stop_run(store, args.run_id, wait_s=args.wait)
         print(f"run {run.id}: {run.status} at step {run.step}"

@@ -56,11 +56,16 @@ def run_table():
         "critic steps": r.critic_steps if "n_critic" in r.config else None,     # the GANs
         "progress": r.step / r.total_steps if r.total_steps else 0.0,
         "time": elapsed(r),
+        "host": r.host or "",
         "why it ended": r.ended_because,
         "checkpoint": r.checkpoint_step,
         "error": (r.error or "").splitlines()[0] if r.error else "",
     } for r in runs])
+    if store.path is not None and all(store.on_this_host(r.host) for r in runs):
+        table = table.drop(columns="host")      # one machine: its name in every row says nothing
     st.dataframe(table, hide_index=True, width="stretch", column_config={
+        "host": st.column_config.TextColumn("host", help="the machine the run trains on (a run store on "
+                                            "PostgreSQL is shared by several)"),
         "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0, format="percent"),
         "checkpoint": st.column_config.NumberColumn("last checkpoint", format="%d"),
         "critic steps": st.column_config.NumberColumn("critic steps", format="%d",

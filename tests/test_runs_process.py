@@ -1,4 +1,5 @@
-"""Runs as real processes: train, SIGKILL -> interrupted -> resume, stop, queueing, delete."""
+"""Runs as real processes: train, SIGKILL -> interrupted -> resume, stop, queueing, delete
+(on both run-store backends: the SQLite file and PostgreSQL)."""
 import json
 import os
 import signal
@@ -31,7 +32,7 @@ def test_train_command_finishes_and_lists(home):
     assert meta["step"] == 30 and meta["model"] == "denoiser" and meta["config"]["n_train"] == 256
 
 
-def test_sigkill_marks_interrupted_and_resume_continues_from_checkpoint(home):
+def test_sigkill_marks_interrupted_and_resume_continues_from_checkpoint(backend, home):
     store = RunStore(home)
     rid = launcher.start_run(store, "denoiser", {**TINY, "steps": 100_000})
     wait_until(lambda: (store.get(rid).checkpoint_step or 0) >= 20, timeout=90)
@@ -49,7 +50,7 @@ def test_sigkill_marks_interrupted_and_resume_continues_from_checkpoint(home):
     assert read_meta(store.checkpoint_path(rid))["step"] == ckpt + 15
 
 
-def test_stop_saves_a_checkpoint_at_the_current_step(home):
+def test_stop_saves_a_checkpoint_at_the_current_step(backend, home):
     store = RunStore(home)
     rid = launcher.start_run(store, "denoiser", {**TINY, "steps": 100_000, "checkpoint_every": 100_000})
     wait_until(lambda: store.get(rid).status == "running" and store.get(rid).step > 5, timeout=90)
@@ -58,7 +59,7 @@ def test_stop_saves_a_checkpoint_at_the_current_step(home):
     assert read_meta(store.checkpoint_path(rid))["step"] == run.step == run.checkpoint_step > 5
 
 
-def test_second_run_waits_in_the_queue_then_runs(home):
+def test_second_run_waits_in_the_queue_then_runs(backend, home):
     store = RunStore(home)
     store.set_setting("max_concurrent", 1)
     a = launcher.start_run(store, "denoiser", {**TINY, "steps": 100_000}, max_seconds=4)
@@ -72,7 +73,7 @@ def test_second_run_waits_in_the_queue_then_runs(home):
     assert rb.started >= ra.ended - 1.0, "b started only after a ended"
 
 
-def test_delete_removes_run_and_files(home):
+def test_delete_removes_run_and_files(backend, home):
     store = RunStore(home)
     r = run_cli("train", "denoiser", *TINY_ARGS, "--steps", "10", "--run-id", "gone", home=home)
     assert r.returncode == 0, r.stderr

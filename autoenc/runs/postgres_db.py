@@ -90,7 +90,10 @@ def _pool(url: str) -> ConnectionPool:
         if key not in _pools:
             _pools[key] = ConnectionPool(url, min_size=1, max_size=8, open=True, timeout=CONNECT_TIMEOUT_S,
                                          check=ConnectionPool.check_connection, name="autoenc-store",
+                                         # no server-side prepared statements: another machine may
+                                         # upgrade the tables under them ("cached plan must not change")
                                          kwargs={"autocommit": True, "row_factory": _row_factory,
+                                                 "prepare_threshold": None,
                                                  "connect_timeout": CONNECT_TIMEOUT_S})
         return _pools[key]
 

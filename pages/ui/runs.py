@@ -14,7 +14,7 @@ from autoenc.errors import UserError
 from autoenc.paths import home
 from autoenc.registry import MODELS
 from autoenc.runs import launcher
-from autoenc.runs.store import Run, RunStore
+from autoenc.runs.store import Run, RunStore, store_url
 from pages.ui.charts import log_axis, show_chart
 from pages.ui.link import part
 
@@ -25,15 +25,15 @@ STATUS_COLOUR = {"queued": "gray", "running": "green", "stopped": "orange", "fin
 
 
 @st.cache_resource
-def _store(path: str) -> RunStore:
-    return RunStore(home(path))
+def _store(path: str, url: str | None) -> RunStore:
+    return RunStore(home(path), url)
 
 
 def get_store() -> RunStore | None:
     """The run store, or None after showing why it cannot be opened. A read-only one is
     returned with a notice: its runs and the shipped models are shown, training is off."""
     try:
-        store = _store(str(home()))
+        store = _store(str(home()), store_url())
     except UserError as e:
         st.error(str(e))
         return None
@@ -43,9 +43,12 @@ def get_store() -> RunStore | None:
 
 
 def status_label(run: Run) -> str:
-    """'finished · time limit 60 s, at 755/1,500': the state, and why it ended (nothing else)."""
+    """'finished · time limit 60 s, at 755/1,500': the state, where it trains if on another
+    machine sharing the store, and why it ended."""
     why = run.ended_because
-    return f":{STATUS_COLOUR.get(run.status, 'gray')}-badge[{run.status}] step {run.progress}" + (f" · {why}" if why else "")
+    where = "" if RunStore.on_this_host(run.host) else f" · on {run.host}"
+    return (f":{STATUS_COLOUR.get(run.status, 'gray')}-badge[{run.status}] step {run.progress}{where}"
+            + (f" · {why}" if why else ""))
 
 
 def duration(seconds: float) -> str:

@@ -20,6 +20,9 @@ def add_arguments(rel: argparse.ArgumentParser) -> None:
                           f"protocol without drawing, as if on the students' own laptops (default {LOAD_BROWSERS})")
     rel.add_argument("--seconds", type=float, default=300.0, help="length of the load test (default 300)")
     rel.add_argument("--seed", type=int, default=0, help="seed of the random kill points")
+    rel.add_argument("--scratch-store", metavar="URL", help="run the kills and the load test on this PostgreSQL "
+                     "database (postgresql://...), a scratch one: every run in it is deleted. Default: a "
+                     "SQLite file in a scratch folder, whatever AUTOENC_STORE says")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"--{name} must not be negative")
     echo = (lambda line: print(line, file=sys.stderr, flush=True)) if args.json else print
     result = run_reliability(args.faults, args.sessions, args.seconds, args.seed, echo=echo,
-                             browsers=args.browsers)
+                             browsers=args.browsers, scratch_store=args.scratch_store)
     if args.json:
         print(json.dumps(result))
     else:

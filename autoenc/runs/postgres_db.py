@@ -129,6 +129,13 @@ class PostgresDatabase:
             db.execute("DELETE FROM store_version")
             db.execute("INSERT INTO store_version (version) VALUES (?)", (SCHEMA_VERSION,))
 
+    def healthy(self) -> bool:
+        """Every table reads through (a damaged page or index would raise)."""
+        with self.connect() as db:
+            for table in ("runs", "metrics", "samples", "settings"):
+                db.execute(f"SELECT count(*) FROM {table}").fetchone()
+        return True
+
     @contextmanager
     def connect(self) -> Iterator[Connection]:
         with _pool(self.url).connection() as conn:

@@ -50,6 +50,11 @@ class SQLiteDatabase:
         finally:
             db.close()
 
+    def healthy(self) -> bool:
+        """SQLite's own check of the file finds nothing wrong."""
+        with self.connect() as db:
+            return db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE: one writer at a time, so claims on queue slots are atomic."""

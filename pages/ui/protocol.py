@@ -87,6 +87,8 @@ class ProtocolSession:
                 s = el.slider
                 value = list(self._widgets[s.id].double_array_value.data) if s.id in self._widgets else \
                     list(s.value if s.set_value else s.default)
+                if not value:       # nothing to move it from (a slider the page has not set yet)
+                    continue
                 value[0] = min(value[0] + s.step, s.max if len(value) == 1 else value[-1])
                 state = WidgetState(id=s.id)
                 state.double_array_value.data[:] = value

@@ -122,3 +122,16 @@ def test_an_older_store_gains_the_host_column(postgres_url, tmp_path):
     assert store.get(rid).config == {"lr": 0.01} and store.get(rid).host is None
     with psycopg.connect(postgres_url) as db:
         assert db.execute("SELECT version FROM store_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_the_reliability_harness_keeps_off_the_users_store(postgres_url, tmp_path, monkeypatch):
+    """Without --scratch-store it works on a SQLite file of its own even where AUTOENC_STORE names
+    the user's database; with one, it empties that database of runs first."""
+    from autoenc.reliability.harness import store_at
+    users = RunStore(tmp_path)
+    kept = users.create_run("denoiser", {})
+    with store_at(None, tmp_path / "scratch"):
+        assert "AUTOENC_STORE" not in os.environ and RunStore(tmp_path / "scratch").path is not None
+    assert os.environ["AUTOENC_STORE"] == postgres_url and users.get(kept)
+    with store_at(postgres_url, tmp_path / "scratch"):
+        assert RunStore(tmp_path / "scratch").list() == []

@@ -4,10 +4,10 @@ import streamlit as st
 
 from autoenc.registry import MODELS
 from autoenc.runs import launcher
-from autoenc.runs.store import Run
+from autoenc.runs.store import HEARTBEAT_TIMEOUT_S, Run
 from pages.ui.bundles import bundle_button, import_box
 from pages.ui.link import part
-from pages.ui.runs import POLL_SECONDS, elapsed, get_store, run_actions
+from pages.ui.runs import POLL_SECONDS, duration, elapsed, get_store, run_actions
 from pages.ui.setup import page_setup
 from pages.ui.step_mode import step_controls
 from pages.ui.text import text
@@ -52,11 +52,11 @@ def run_table():
         "model": MODELS[r.model].title if r.model in MODELS else r.model,
         "settings": key_settings(r),
         "status": r.status + (", paused" if r.active and r.paused else ""),
+        "host": r.host or "",
         "step": r.step,
         "critic steps": r.critic_steps if "n_critic" in r.config else None,     # the GANs
         "progress": r.step / r.total_steps if r.total_steps else 0.0,
         "time": elapsed(r),
-        "host": r.host or "",
         "why it ended": r.ended_because,
         "checkpoint": r.checkpoint_step,
         "error": (r.error or "").splitlines()[0] if r.error else "",
@@ -87,6 +87,9 @@ if runs:
     st.subheader("Run details")
     chosen = st.selectbox("Run", [r.id for r in runs], key="run_choice", bind="query-params")
     run = next(r for r in runs if r.id == chosen)
+    if not store.on_this_host(run.host):
+        st.info(text("runs", "On another machine", host=run.host, timeout=duration(HEARTBEAT_TIMEOUT_S)),
+                icon=":material/lan:")
     with part("train", "actions"):
         run_actions(store, run, key="runs")
         if "n_critic" in run.config:        # a GAN run: its step-mode controls, the same as on its page

@@ -78,6 +78,7 @@ def test_a_run_trained_by_one_process_is_stopped_from_a_second_dashboard_like_on
         assert not at.exception
         table = at.dataframe[0].value
         assert table[table["run"] == "remote1"].iloc[0]["host"] == "gpu-node-7"
+        assert any("trains on **gpu-node-7**" in i.value and "2 min" in i.value for i in at.info)
         at.button(key="runs_stop").click().run()
         assert not at.exception
         out, err = trainer.communicate(timeout=60)

@@ -10,7 +10,6 @@ from autoenc.errors import UserError
 from autoenc.evalcache import cached
 from autoenc.inference import cross_noise
 from autoenc.inference import denoiser as dn
-from autoenc.metrics.signal import power_spectrum
 from autoenc.paths import shipped_path
 from autoenc.registry import get_model
 from autoenc.runs import launcher
@@ -21,7 +20,7 @@ from pages.ui.models import checkpoint_picker, trained_model
 from pages.ui.runs import get_store, run_controls, run_picker
 from pages.ui.setup import page_setup
 from pages.ui.text import text, try_this
-from pages.ui.traces import ZOOM_US, spectra_figure, trace_figure
+from pages.ui.traces import ZOOM_US, snapshot_figures, spectra_figure, trace_figure
 from pages.ui.views import DenoiserView
 
 NOISE_LABELS = {"galactic": "realistic (galactic)", "uniform": "uniform", "cosine": "cosine",
@@ -99,13 +98,11 @@ def validation_figures(m: dict[str, float]) -> dict[str, str]:
 
 def draw_examples(step: int, traces: np.ndarray) -> None:
     """The run's three validation examples at a step, and their spectra."""
-    cols = st.columns(3)
-    for i, (col, (noisy, truth, output)) in enumerate(zip(cols, traces)):
-        show_trace(col, {"noisy": noisy, "truth": truth, "output": output}, f"step {step:,}: example {i + 1}",
-                   f"hist_{i}", height=230)
-    spectra = {"the three examples": {"noisy": power_spectrum(traces[:, 0]), "truth": power_spectrum(traces[:, 1]),
-                                      "output": power_spectrum(traces[:, 2])}}
-    st.plotly_chart(spectra_figure(spectra, height=260), width="stretch", key="hist_spectra")
+    figures, spectra = snapshot_figures(traces, zoom)
+    for i, (col, fig) in enumerate(zip(st.columns(3), figures)):
+        col.markdown(f"**step {step:,}: example {i + 1}**")
+        col.plotly_chart(fig, width="stretch", key=f"hist_{i}")
+    st.plotly_chart(spectra, width="stretch", key="hist_spectra")
 
 
 runs = [r for r in store.list(model="denoiser") if r.config.get("noise") == noise]

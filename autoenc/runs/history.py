@@ -59,12 +59,12 @@ def sample_at(store, run_id: str, name: str, step: int) -> tuple[int, np.ndarray
 
 def metrics_at(store, run_id: str, step: int, names: Iterable[str]) -> dict[str, tuple[int, float]]:
     """Each named metric's latest value logged at or before `step`, as name -> (its step, value)."""
-    names = list(names)
-    if not names:
-        return {}
-    marks = ",".join("?" * len(names))
+    found = {}
     with store.connect() as db:
-        rows = db.execute(f"SELECT name, step, value FROM metrics WHERE run_id=? AND step<=? AND name IN ({marks}) "
-                          "AND value IS NOT NULL ORDER BY seq", (run_id, step, *names)).fetchall()
-    return {r["name"]: (r["step"], r["value"]) for r in rows}
+        for name in names:      # read back from the newest row: a live view asks this on every tick
+            row = db.execute("SELECT step, value FROM metrics WHERE run_id=? AND name=? AND step<=? "
+                             "AND value IS NOT NULL ORDER BY seq DESC LIMIT 1", (run_id, name, step)).fetchone()
+            if row is not None:
+                found[name] = (row["step"], row["value"])
+    return found
 

@@ -7,12 +7,15 @@ above the plot, clear of the axis titles.
 """
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import plotly.graph_objects as go
+import streamlit as st
 from plotly.subplots import make_subplots
 
 from autoenc.data import radio
-from autoenc.metrics.signal import peak_index
+from autoenc.metrics.signal import peak_index, power_spectrum
 from pages.ui.charts import LEGEND, log_axis
 
 COLOURS = {"noisy": "#adb5bd", "truth": "#1c7ed6", "output": "#e8590c"}
@@ -62,3 +65,21 @@ def spectra_figure(spectra: dict[str, dict[str, tuple]], height: int = 330) -> g
     fig.update_xaxes(title_text="frequency (MHz)")
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=60, b=10), legend={**LEGEND, "y": 1.12})
     return fig
+
+
+def snapshot_figures(traces: np.ndarray, zoom: bool) -> tuple[list[go.Figure], go.Figure]:
+    """The figures of one snapshot of a run's validation examples ((n, [noisy, truth, output],
+    samples)): one per example, and their spectra. Built once for every session that shows
+    that snapshot: a class on the Denoiser page, each session building them anew on every tick
+    of its live view, gave the server half its work (py-spy, 30 sessions)."""
+    digest = hashlib.blake2b(np.ascontiguousarray(traces).tobytes(), digest_size=16).hexdigest()
+    return _snapshot_figures(digest, zoom, traces)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _snapshot_figures(digest: str, zoom: bool, _traces: np.ndarray) -> tuple[list[go.Figure], go.Figure]:
+    examples = [trace_figure({"noisy": noisy, "truth": truth, "output": output}, zoom=zoom, height=230)
+                for noisy, truth, output in _traces]
+    spectra = {"the three examples": {name: power_spectrum(_traces[:, i])
+                                      for i, name in enumerate(("noisy", "truth", "output"))}}
+    return examples, spectra_figure(spectra, height=260)

@@ -27,6 +27,8 @@ class SQLiteDatabase:
             return
         try:
             with self.connect() as db:
+                if not read_only:       # the file keeps its journal mode: set once, not per connection
+                    db.execute("PRAGMA journal_mode=WAL")
                 (check_version if read_only else create_or_upgrade)(db, self.location)
         except sqlite3.DatabaseError as e:
             raise UserError(f"the run store {self.path} is not a readable SQLite database ({e})"
@@ -38,7 +40,6 @@ class SQLiteDatabase:
             db = self._read_only_file.connect()
         else:
             db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
         try:
             db.row_factory = sqlite3.Row

@@ -47,20 +47,26 @@ def no_training_left_behind(request):
     tmp = request.node.funcargs.get("tmp_path")
     if tmp is None:
         return
-    import signal
-
-    from autoenc.runs.store import RunStore, pid_alive
+    from autoenc.runs.store import RunStore
     for db in tmp.glob("**/runs/runs.sqlite"):
         try:
-            runs = RunStore(db.parent.parent).list(reconcile=False)
+            runs = RunStore(db.parent.parent, url="").list(reconcile=False)   # the file, whatever AUTOENC_STORE says
         except Exception:       # a store a test broke on purpose
             continue
-        for run in runs:
-            if run.active and run.pid != os.getpid() and pid_alive(run.pid) and is_training(run.pid):
-                try:
-                    os.kill(run.pid, signal.SIGTERM)
-                except OSError:
-                    pass
+        stop_training(runs)
+
+
+def stop_training(runs) -> None:
+    """SIGTERM the training processes of these runs that still train here."""
+    import signal
+
+    from autoenc.runs.store import pid_alive
+    for run in runs:
+        if run.active and run.pid != os.getpid() and pid_alive(run.pid) and is_training(run.pid):
+            try:
+                os.kill(run.pid, signal.SIGTERM)
+            except OSError:
+                pass
 
 
 def is_training(pid: int) -> bool:
@@ -106,18 +112,11 @@ def backend(request):
 
 
 def stop_training_in(url: str) -> None:
-    import signal
-
     from autoenc.errors import UserError
-    from autoenc.runs.store import RunStore, pid_alive
+    from autoenc.runs.store import RunStore
     with tempfile.TemporaryDirectory() as tmp:
         try:
             runs = RunStore(Path(tmp), url).list(reconcile=False)
         except UserError:       # a store a test broke on purpose
             return
-    for run in runs:
-        if run.active and run.pid != os.getpid() and pid_alive(run.pid) and is_training(run.pid):
-            try:
-                os.kill(run.pid, signal.SIGTERM)
-            except OSError:
-                pass
+    stop_training(runs)

@@ -134,5 +134,6 @@ def test_the_reliability_harness_keeps_off_the_users_store(postgres_url, tmp_pat
     with store_at(None, tmp_path / "scratch"):
         assert "AUTOENC_STORE" not in os.environ and RunStore(tmp_path / "scratch").path is not None
     assert os.environ["AUTOENC_STORE"] == postgres_url and users.get(kept)
+    assert RunStore(tmp_path / "file", url="").path is not None, "an explicit '' is the SQLite file"
     with store_at(postgres_url, tmp_path / "scratch"):
         assert RunStore(tmp_path / "scratch").list() == []

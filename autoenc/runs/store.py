@@ -63,8 +63,9 @@ def is_postgres_url(url: str | None) -> bool:
 
 
 def store_url(explicit: str | None = None) -> str | None:
-    """Where the run store is: --store, else AUTOENC_STORE, else None (the SQLite file in home/runs)."""
-    return explicit or os.environ.get("AUTOENC_STORE") or None
+    """Where the run store is: --store, else AUTOENC_STORE, else None (the SQLite file in
+    home/runs); an explicit "" is that file whatever AUTOENC_STORE says."""
+    return (explicit if explicit is not None else os.environ.get("AUTOENC_STORE")) or None
 
 
 def unwritable(folder: Path) -> str | None:

@@ -83,7 +83,7 @@ def unwritable(folder: Path) -> str | None:
 
 class RunStore:
     """The runs' rows in SQLite (home/runs/runs.sqlite) or PostgreSQL (url: AUTOENC_STORE);
-    their checkpoints, logs and samples' files under home/runs/<id> either way."""
+    their checkpoints and logs as files under home/runs/<id> either way."""
 
     def __init__(self, home: Path, url: str | None = None):
         self.home = Path(home)
@@ -96,8 +96,9 @@ class RunStore:
             from autoenc.runs.postgres_db import PostgresDatabase  # psycopg: only for such a store
             self.db = PostgresDatabase(url, self.read_only)
         elif url:
+            given = url.split("://", 1)[0] + "://..." if "://" in url else "a path"   # no password shown
             raise UserError(f"AUTOENC_STORE / --store takes a postgresql://user:password@host/database URL, "
-                            f"not {url!r} (leave it unset for the SQLite file in {self.dir})")
+                            f"not {given} (leave it unset for the SQLite file in {self.dir})")
         else:
             self.db = SQLiteDatabase(self.dir, self.read_only)
         self.path = self.db.path            # the SQLite file, or None

@@ -85,9 +85,18 @@ class Connection:
 
 
 def _pool(url: str) -> ConnectionPool:
+    """This process's pool for url, made (after one plain connection, whose error says why the
+    server cannot be reached) the first time a store of url is opened here."""
     key = (url, os.getpid())
     with _pools_lock:
         if key not in _pools:
+            try:
+                psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S).close()
+            except psycopg.Error as e:
+                reason = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+                raise UserError(f"the run store {without_password(url)} cannot be reached ({reason}); check "
+                                "AUTOENC_STORE or --store, and that the PostgreSQL server is up and lets this "
+                                "machine in") from None
             _pools[key] = ConnectionPool(url, min_size=1, max_size=8, open=True, timeout=CONNECT_TIMEOUT_S,
                                          check=ConnectionPool.check_connection, name="autoenc-store",
                                          # no server-side prepared statements: another machine may
@@ -106,12 +115,6 @@ class PostgresDatabase:
         self.url = url
         self.location = without_password(url)
         self.read_only = read_only      # of the checkpoint folder: the database itself takes writes
-        try:
-            psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S).close()
-        except psycopg.Error as e:
-            reason = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
-            raise UserError(f"the run store {self.location} cannot be reached ({reason}); check AUTOENC_STORE "
-                            "or --store, and that the PostgreSQL server is up and lets this machine in") from None
         with self.transaction() as db:
             self._create_or_upgrade(db)
 
@@ -122,12 +125,13 @@ class PostgresDatabase:
             raise UserError(f"the run store {self.location} was written by a newer autoenc (schema version "
                             f"{row[0]}, this one reads up to {SCHEMA_VERSION}); update autoenc, or point "
                             "AUTOENC_STORE at another database")
+        if row is not None and row[0] == SCHEMA_VERSION:
+            return      # no DDL: ALTER TABLE locks the runs table against every machine's reads
         db.execute(in_postgres_types(SCHEMA))
         for column, kind in ADDED_COLUMNS:
             db.execute(f"ALTER TABLE runs ADD COLUMN IF NOT EXISTS {column} {in_postgres_types(kind)}")
-        if row is None or row[0] != SCHEMA_VERSION:
-            db.execute("DELETE FROM store_version")
-            db.execute("INSERT INTO store_version (version) VALUES (?)", (SCHEMA_VERSION,))
+        db.execute("DELETE FROM store_version")
+        db.execute("INSERT INTO store_version (version) VALUES (?)", (SCHEMA_VERSION,))
 
     def healthy(self) -> bool:
         """Every table reads through (a damaged page or index would raise)."""

@@ -167,6 +167,8 @@ def build_parser(argv: list[str] | None = None, extra: Sequence[Command] = ()) -
 
 def cmd_train(args) -> int:
     from autoenc.runs.worker import execute  # torch, and the model's code
+    from autoenc.train.distributed import World
+    main = World.from_env().main        # under torchrun: rank 0 speaks for the run
     cls = get_model(args.model).task_class()
     settings = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls.Config)
                 if getattr(args, f.name, None) is not None}
@@ -182,11 +184,13 @@ def cmd_train(args) -> int:
     if args.resume:
         if not args.run_id:
             raise UserError("--resume needs --run-id")
-        if not args.resume_prepared:
+        if not args.resume_prepared and main:
             launcher.prepare_resume(store, args.run_id)
     run_id, outcome = execute(store, args.model, settings, run_id=args.run_id, resume=args.resume,
                               epochs=args.epochs, max_seconds=args.max_seconds, device=args.device,
                               threads=args.threads, progress=True, paused=args.paused)
+    if not main:
+        return 1 if outcome.status == "failed" else 0
     print(f"run {run_id}: {outcome.status} at step {outcome.step}" + (f" ({outcome.message.splitlines()[0]})" if outcome.message else ""))
     return 1 if outcome.status == "failed" else 0
 
@@ -275,7 +279,7 @@ def step_command(store: RunStore, args) -> int:
     """runs step | play | pause: GAN Lab's controls from the shell (runs/step_mode.py)."""
     from autoenc.runs import step_mode
     run = store.get(args.run_id)
-    step_mode.check_steppable(run.model, f"run {run.id}")
+    step_mode.check_run_steppable(run)
     if args.action == "pause":
         run = step_mode.set_paused(store, run.id, True)
         print(f"run {run.id}: paused at generator step {run.step:,}, critic step {run.critic_steps:,}")
@@ -329,7 +333,8 @@ def main(argv: list[str] | None = None, extra: Sequence[Command] = ()) -> int:
                     "bench": cmd_bench, **{c.name: c.run for c in extra}}
         return commands[args.command](args)
     except UserError as e:
-        print(f"autoenc: error: {e}", file=sys.stderr)
+        if os.environ.get("RANK", "0") == "0":      # under torchrun every rank has the same to say
+            print(f"autoenc: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("autoenc: interrupted", file=sys.stderr)

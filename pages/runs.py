@@ -51,7 +51,8 @@ def run_table():
         "run": r.id,
         "model": MODELS[r.model].title if r.model in MODELS else r.model,
         "settings": key_settings(r),
-        "status": r.status + (", paused" if r.active and r.paused else ""),
+        "status": r.status + (", paused" if r.active and r.paused else "")
+        + (f", {r.processes} processes" if r.processes > 1 else ""),
         "host": r.host or "",
         "step": r.step,
         "critic steps": r.critic_steps if "n_critic" in r.config else None,     # the GANs

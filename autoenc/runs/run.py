@@ -46,6 +46,11 @@ class Run:
         return self.status in ACTIVE
 
     @property
+    def processes(self) -> int:
+        """How many processes train it together (torchrun's world size; 1 without)."""
+        return int(self.config.get("world_size", 1))
+
+    @property
     def can_continue(self) -> bool:
         """Stopped by request, by its time limit or by a crash: Resume goes on to its steps."""
         return not self.active and self.status != "finished"

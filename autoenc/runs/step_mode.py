@@ -19,6 +19,15 @@ def check_steppable(model: str, what: str) -> None:
                         "steps) is for the GAN models")
 
 
+def check_run_steppable(run: Run) -> None:
+    """As check_steppable, and a UserError for a run that trains in several processes:
+    step mode pauses one process between two updates."""
+    check_steppable(run.model, f"run {run.id}")
+    if run.processes > 1:
+        raise UserError(f"run {run.id} trains in {run.processes} processes (torchrun): step mode "
+                        "(pause, play, single steps) is for a run of one process")
+
+
 def request_steps(store: RunStore, run_id: str, critic: int = 0, generator: int = 0) -> tuple[int, int]:
     """Ask an active run for `critic` critic updates, then `generator` generator updates,
     pausing it; returns the critic and generator step counts it has once they are done."""

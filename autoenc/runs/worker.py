@@ -11,9 +11,10 @@ import torch
 from autoenc.errors import UserError
 from autoenc.registry import get_model
 from autoenc.runs import step_mode
-from autoenc.runs.checkpoint import load_checkpoint
+from autoenc.runs.checkpoint import load_checkpoint, read_meta
 from autoenc.runs.launcher import RESTART_NOTE
 from autoenc.runs.store import RunStore, this_host
+from autoenc.train.distributed import World, split_batch
 from autoenc.train.loop import Outcome, train
 from autoenc.train.task import config_from_dict, config_to_dict
 
@@ -56,12 +57,69 @@ def execute(store: RunStore, model: str, settings: dict, *, run_id: str | None =
             resume: bool = False, epochs: int | None = None, max_seconds: float | None = None,
             device: str = "auto", threads: int | None = None, progress: bool = False,
             paused: bool = False) -> tuple[str, Outcome]:
-    spec = get_model(model)
-    task_cls = spec.task_class()
+    """Train a run to its end. Under torchrun (train/distributed.py) every rank calls this:
+    rank 0 makes or resumes the run and waits for its queue slot, then all train it."""
+    world = World.from_env()
+    device_ = world.device(pick_device(device))
+    world.join(device_)
+    task_cls = get_model(model).task_class()
+    try:
+        plan = prepare(store, model, settings, run_id, resume, max_seconds, paused, world) if world.main else None
+    except UserError as e:
+        world.share(str(e))             # the other ranks stop with the same message
+        raise
+    plan = world.share(plan)
+    if isinstance(plan, str):
+        raise UserError(plan)
+    run_id, config, start_step, max_seconds, go = plan
+    if not go:
+        return run_id, Outcome("stopped", start_step, "stopped while queued", "queue")
+    cfg = config_from_dict(task_cls.Config, config)
+    torch.set_num_threads(threads or max(1, threads_per_run(store) // world.local_size))
+    tensors = None
+    try:
+        torch.manual_seed(cfg.seed)
+        task = task_cls(cfg, device_)
+        if epochs is not None:
+            cfg.steps = epochs * task.steps_per_epoch
+        if resume and start_step:
+            tensors, _ = load_checkpoint(store.checkpoint_path(run_id), expect_model=model)
+            task.load_state_tensors(tensors)
+        task.distribute(world, start_step)
+        if world.main:
+            store.update(run_id, config=config_to_dict(cfg), total_steps=cfg.steps)
+            if resume:
+                store.truncate_metrics(run_id, start_step)
+                store.update(run_id, step=start_step)
+                if task.step_units:         # the checkpoint's count, not the one the killed process reached
+                    store.update(run_id, critic_steps=task.critic_updates)
+        outcome = train(task, store, run_id, total_steps=cfg.steps, start_step=start_step,
+                        max_seconds=max_seconds, progress=progress, world=world)
+    except UserError as e:
+        outcome = Outcome("failed", last_step(store, run_id, start_step), str(e), "error")
+    except store.errors as e:     # the store's own disk is full or failing, or its server gone
+        outcome = Outcome("failed", last_step(store, run_id, start_step), f"the run store {store.location} could not be written ({e}); "
+                          "the last checkpoint is kept. Free some disk space, then resume.", "error")
+    except Exception as e:  # a crash is recorded on the run, with its cause
+        tb = traceback.format_exc(limit=-3)
+        outcome = Outcome("failed", last_step(store, run_id, start_step), f"{type(e).__name__}: {e}\n{tb}", "error")
+    if world.main:
+        record_outcome(store, run_id, outcome, restarted=resume and not start_step)
+    world.leave()
+    return run_id, outcome
+
+
+def prepare(store: RunStore, model: str, settings: dict, run_id: str | None, resume: bool,
+            max_seconds: float | None, paused: bool, world: World) -> tuple[str, dict, int, float | None, bool]:
+    """Make the run (or ready it for resuming) and wait for its queue slot: (run_id, its
+    config, the step it starts from, its time limit, whether to train: False if it was
+    stopped while queued)."""
+    task_cls = get_model(model).task_class()
     if paused:
         step_mode.check_steppable(model, "--paused")
+        if world.size > 1:
+            raise UserError("--paused (step mode) is for a run of one process, not one under torchrun")
     start_step = 0
-    tensors = None
     if resume:
         if run_id is None:
             raise UserError("--resume needs --run-id")
@@ -69,17 +127,19 @@ def execute(store: RunStore, model: str, settings: dict, *, run_id: str | None =
         if run.model != model:
             raise UserError(f"run {run_id} is a {run.model} run, not {model}")
         if store.checkpoint_path(run_id).exists():
-            tensors, meta = load_checkpoint(store.checkpoint_path(run_id), expect_model=model)
-            start_step = int(meta["step"])
+            start_step = int(read_meta(store.checkpoint_path(run_id))["step"])
         else:            # it died before its first checkpoint: the same run, from step 0
             store.best_checkpoint_path(run_id).unlink(missing_ok=True)
             store.update(run_id, note=RESTART_NOTE)
         config = dict(run.config)
         config.update({k: v for k, v in settings.items() if k == "steps"})
+        config["world_size"] = world.size        # a run may resume on another number of processes
         max_seconds = run.max_seconds if max_seconds is None else max_seconds
         cfg = config_from_dict(task_cls.Config, config)
+        split_batch(cfg.batch_size, world)
     else:
-        cfg = config_from_dict(task_cls.Config, settings)
+        cfg = config_from_dict(task_cls.Config, {**settings, "world_size": world.size})
+        split_batch(cfg.batch_size, world)
         existing = None
         if run_id is not None:
             try:
@@ -91,37 +151,9 @@ def execute(store: RunStore, model: str, settings: dict, *, run_id: str | None =
             store.update(run_id, max_seconds=max_seconds)
         elif existing.status != "queued" or existing.step or existing.checkpoint_step:
             raise UserError(f"run {run_id} already exists; use: python -m autoenc runs resume {run_id}")
-
     if paused:
         store.update(run_id, paused=1)
-    if not wait_for_slot(store, run_id):
-        return run_id, Outcome("stopped", start_step, "stopped while queued", "queue")
-    torch.set_num_threads(threads or threads_per_run(store))
-    try:
-        torch.manual_seed(cfg.seed)
-        task = task_cls(cfg, pick_device(device))
-        if epochs is not None:
-            cfg.steps = epochs * task.steps_per_epoch
-        store.update(run_id, config=config_to_dict(cfg), total_steps=cfg.steps)
-        if resume:
-            if tensors is not None:
-                task.load_state_tensors(tensors)
-            store.truncate_metrics(run_id, start_step)
-            store.update(run_id, step=start_step)
-            if task.step_units:         # the checkpoint's count, not the one the killed process reached
-                store.update(run_id, critic_steps=task.critic_updates)
-        outcome = train(task, store, run_id, total_steps=cfg.steps, start_step=start_step,
-                        max_seconds=max_seconds, progress=progress)
-    except UserError as e:
-        outcome = Outcome("failed", last_step(store, run_id, start_step), str(e), "error")
-    except store.errors as e:     # the store's own disk is full or failing, or its server gone
-        outcome = Outcome("failed", last_step(store, run_id, start_step), f"the run store {store.location} could not be written ({e}); "
-                          "the last checkpoint is kept. Free some disk space, then resume.", "error")
-    except Exception as e:  # a crash is recorded on the run, with its cause
-        tb = traceback.format_exc(limit=-3)
-        outcome = Outcome("failed", last_step(store, run_id, start_step), f"{type(e).__name__}: {e}\n{tb}", "error")
-    record_outcome(store, run_id, outcome, restarted=resume and tensors is None)
-    return run_id, outcome
+    return run_id, config_to_dict(cfg), start_step, max_seconds, wait_for_slot(store, run_id)
 
 
 def last_step(store: RunStore, run_id: str, default: int) -> int:

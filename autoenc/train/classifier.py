@@ -42,6 +42,7 @@ class ClassifierTask(Task):
     Config = ClassifierConfig
     chart_metrics = {"loss": "train loss", "val_accuracy": "validation accuracy"}
     usage_snippet = bundle_use.CLASSIFIER
+    synced_modules = {"model": "forward"}
 
     def __init__(self, config: ClassifierConfig, device: torch.device):
         super().__init__(config, device)
@@ -62,6 +63,10 @@ class ClassifierTask(Task):
     def steps_per_epoch(self) -> int:
         return math.ceil(len(self.x) / self.config.batch_size)
 
+    def shard(self, rank: int, size: int, seed: int) -> None:
+        self.x, self.y = self.x[rank::size], self.y[rank::size]
+        self.gen.manual_seed(seed)
+
     def lr_at(self, step: int) -> float:
         """One-cycle: warm up over the first 20 %, then cosine down to zero."""
         total, peak = self.config.steps, self.config.lr
@@ -73,9 +78,9 @@ class ClassifierTask(Task):
     def train_step(self, step: int) -> dict[str, float]:
         for group in self.opt.param_groups:
             group["lr"] = self.lr_at(step)
-        idx = torch.randint(len(self.x), (self.config.batch_size,), generator=self.gen)
+        idx = torch.randint(len(self.x), (self.rank_batch,), generator=self.gen)
         x = flip_turn_jitter(self.x[idx], self.gen)
-        loss = F.cross_entropy(self.model(x), self.y[idx])
+        loss = F.cross_entropy(self.sync("model")(x), self.y[idx])
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()

@@ -11,6 +11,7 @@ On 1 CPU thread the held-out targets (the article's 69 / 95 / 98 %) are reached 
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -70,6 +71,8 @@ class DenoiserTask(Task):
     chart_metrics = {"loss": "train", "val_loss": "validation"}
     history_sample = "val_traces"
     usage_snippet = bundle_use.DENOISER
+    synced_modules = {"model": "forward"}
+    stream: tuple[int, ...] = ()        # a process's own trace stream under torchrun: (rank,)
 
     def __init__(self, config: DenoiserConfig, device: torch.device):
         super().__init__(config, device)
@@ -97,11 +100,12 @@ class DenoiserTask(Task):
     def _batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         # Seeded by (seed, step), so a resumed run sees the traces it would have seen.
         c = self.config
+        seed = (c.seed, _BATCH, step, *self.stream)
         if self.train_set is None:
-            d = simulate(c.batch_size, **c.data_settings(), seed=(c.seed, _BATCH, step))
+            d = simulate(self.rank_batch, **c.data_settings(), seed=seed)
             noisy, clean = d.noisy, d.clean
         else:
-            idx = np.random.default_rng((c.seed, _BATCH, step)).integers(0, c.n_train, c.batch_size)
+            idx = np.random.default_rng(seed).integers(0, len(self.train_set.noisy), self.rank_batch)
             noisy, clean = self.train_set.noisy[idx], self.train_set.clean[idx]
         return self._unit(noisy), self._unit(clean)
 
@@ -109,9 +113,16 @@ class DenoiserTask(Task):
     def steps_per_epoch(self) -> int:
         return math.ceil(self.config.n_train / self.config.batch_size)
 
+    def shard(self, rank: int, size: int, seed: int) -> None:
+        """Traces are seeded by (seed, step), so a rank's stream adds its rank."""
+        self.stream = (rank,)
+        if self.train_set is not None:
+            s = self.train_set
+            self.train_set = dataclasses.replace(s, noisy=s.noisy[rank::size], clean=s.clean[rank::size])
+
     def train_step(self, step: int) -> dict[str, float]:
         x, y = self._batch(step)
-        loss = F.mse_loss(self.model(x), y)
+        loss = F.mse_loss(self.sync("model")(x), y)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()

@@ -28,7 +28,7 @@ from autoenc.data.datasets import training_set
 from autoenc.data.galaxy_set import N_CLASSES, GalaxySet
 from autoenc.errors import UserError
 from autoenc.images import from_uint8, image_grid
-from autoenc.inference.gan import EMA, generate, generate_from, noise, sampling_generator
+from autoenc.inference.gan import EMA, generate, generate_from, sampling_generator
 from autoenc.metrics.judge import (
     EVAL_SAMPLES,
     Judge,
@@ -43,7 +43,7 @@ from autoenc.train.augment import random_orientation
 from autoenc.train.critic_view import EXTREMES, EXTREMES_KEPT, CriticView
 from autoenc.train.ema import make_ema
 from autoenc.train.gan_config import ACGANConfig, GANConfig, Recipe, WGANDivConfig, WGANGPConfig, adam
-from autoenc.train.gan_state import GANCheckpointState
+from autoenc.train.gan_state import GANCheckpointState, grid_noise
 from autoenc.train.precision import compute_dtype
 from autoenc.train.task import PretrainItem, Task
 from autoenc.trained import load_checkpoint_or_shipped
@@ -68,6 +68,7 @@ class GANTask(GANCheckpointState, Task):
     uses = ("classifier",)          # the judge of validate and of the page's measures
     recipe: ClassVar[Recipe] = Recipe(steps=3000)
     step_units = ("critic", "generator")
+    synced_modules = {"generator": "forward", "critic": "forward"}
     critic_view_probabilities: ClassVar[bool] = True    # the critic's view in D's P(real), not scores
     # the critic's view: its rows (critic_beliefs)
     critic_view_rows: ClassVar[tuple[str, ...]] = ("real", "fake")
@@ -107,14 +108,8 @@ class GANTask(GANCheckpointState, Task):
         if self.n_classes and len(self.labels) and int(self.labels.max()) >= self.n_classes:
             raise UserError(f"the data has labels up to {int(self.labels.max())}; this model knows {self.n_classes} classes")
 
-        rows, cols = self.grid_shape
-        if self.n_classes:
-            # one row per class, the same z in every row: the class alone changes the galaxy
-            self.fixed_z = noise(cols, config.z_dim, config.seed + 1).repeat(rows, 1).to(device)
-            self.fixed_labels = torch.arange(rows).repeat_interleave(cols).to(device)
-        else:
-            self.fixed_z = noise(rows * cols, config.z_dim, config.seed + 1).to(device)
-            self.fixed_labels = None
+        self.fixed_z, self.fixed_labels = grid_noise(*self.grid_shape, config.z_dim, config.seed + 1,
+                                                     self.n_classes, device)
         self._judge: Judge | bool | None = None     # built at the first validation that finds the classifier
         self.critic_updates = 0     # all critic updates, in train_step and in step mode (checkpointed)
         self._critic_view: CriticView | None = None     # its fixed batches, made at the first snapshot
@@ -184,7 +179,7 @@ class GANTask(GANCheckpointState, Task):
         real, real_labels = self.real_batch()
         z, fake_labels = self.latent_batch()
         with torch.set_grad_enabled(keep_fake_graph):
-            fake = self.generator(z, fake_labels)
+            fake = self.sync("generator")(z, fake_labels)
         parts = self.critic_loss(self.critic_view(real), real_labels, self.critic_view(fake.detach()), fake_labels)
         self.opt_d.zero_grad(set_to_none=True)
         # inputs=: only the critic's weights; a penalty's input tensors need no gradient
@@ -197,7 +192,7 @@ class GANTask(GANCheckpointState, Task):
         """One generator update on `fake` (run G on fresh noise if None or without a graph)."""
         if fake is None or not fake.requires_grad:
             z, fake_labels = self.latent_batch()
-            fake = self.generator(z, fake_labels)
+            fake = self.sync("generator")(z, fake_labels)
         # Gradients flow through the critic to the fake images, but its weights need none.
         self.critic.requires_grad_(False)
         try:
@@ -236,6 +231,12 @@ class GANTask(GANCheckpointState, Task):
         images = generate(self.sampler, n, self.config.seed + 2, labels=labels)
         return measures_to_metrics(judge.measure(images, requested=labels))
 
+    def shard(self, rank: int, size: int, seed: int) -> None:
+        if rank == 0:       # validate's judge compares with all the training galaxies
+            self.judge()
+        self.images, self.labels = self.images[rank::size], self.labels[rank::size]
+        self.rng.manual_seed(seed)
+
     def judge(self) -> Judge | None:
         """The judge, its real features computed once per task; None while the classifier is missing."""
         if self._judge is None:
@@ -267,13 +268,13 @@ class GANTask(GANCheckpointState, Task):
     # -- batches ------------------------------------------------------------------------------
     def real_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Real images (B, 3, S, S) float in [-1, 1] and their labels (B,), drawn with replacement."""
-        idx = torch.randint(len(self.images), (self.config.batch_size,), generator=self.rng, device=self.device)
+        idx = torch.randint(len(self.images), (self.rank_batch,), generator=self.rng, device=self.device)
         x = self.images[idx].to(torch.float32, memory_format=self.memory_format)
         return x.mul_(2 / 255).sub_(1), self.labels[idx]
 
     def latent_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """z (B, z_dim) and, for acGAN, uniformly drawn classes (B,)."""
-        b = self.config.batch_size
+        b = self.rank_batch
         z = torch.randn(b, self.config.z_dim, generator=self.rng, device=self.device)
         y = torch.randint(self.n_classes, (b,), generator=self.rng, device=self.device) if self.n_classes else None
         return z, y
@@ -283,13 +284,15 @@ class GANTask(GANCheckpointState, Task):
         own random orientation (random_orientation)."""
         return random_orientation(images, self.rng) if self.config.augment else images
 
-    def critic_scores(self, real: torch.Tensor, fake: torch.Tensor):
-        """D(real), D(fake). BatchNorm sees real and fake as separate batches (DCGAN's
-        practice: a mixed batch's statistics would tell D which half is fake); a
-        per-sample critic takes them as one batch, which runs faster."""
+    def critic_scores(self, real: torch.Tensor, fake: torch.Tensor, critic: nn.Module | None = None):
+        """D(real), D(fake), by `critic` (the critic as an update calls it) or the critic.
+        BatchNorm sees real and fake as separate batches (DCGAN's practice: a mixed batch's
+        statistics would tell D which half is fake); a per-sample critic takes them as one
+        batch, which runs faster."""
+        critic = critic or self.critic
         if self.critic.norm == "batch":
-            return self.critic(real), self.critic(fake)
-        out = self.critic(torch.cat([real, fake]))
+            return critic(real), critic(fake)
+        out = critic(torch.cat([real, fake]))
         b = len(real)
         if isinstance(out, tuple):
             return tuple(o[:b] for o in out), tuple(o[b:] for o in out)
@@ -297,7 +300,7 @@ class GANTask(GANCheckpointState, Task):
 
     # -- the two losses a variant defines -----------------------------------------------------
     def critic_loss(self, real, real_labels, fake, fake_labels) -> losses.Parts:
-        real_logits, fake_logits = self.critic_scores(real, fake)
+        real_logits, fake_logits = self.critic_scores(real, fake, self.sync("critic"))
         return losses.bce_critic_loss(real_logits, fake_logits)
 
     def generator_loss(self, fake, fake_labels) -> losses.Parts:
@@ -328,7 +331,7 @@ class ACGANTask(GANTask):
                           {"steps": 11750, "augment": True, "from_best": True}))
 
     def critic_loss(self, real, real_labels, fake, fake_labels) -> losses.Parts:
-        (real_logits, real_cls), (fake_logits, fake_cls) = self.critic_scores(real, fake)
+        (real_logits, real_cls), (fake_logits, fake_cls) = self.critic_scores(real, fake, self.sync("critic"))
         return losses.acgan_critic_loss(real_logits, real_cls, real_labels, fake_logits, fake_cls, fake_labels,
                                         self.config.fake_class_weight)
 
@@ -350,8 +353,9 @@ class WGANGPTask(GANTask):
                     then=({"steps": 2000, "precision": "auto"}, {"steps": 3400, "ema_decay": 0.999}))
 
     def critic_loss(self, real, real_labels, fake, fake_labels) -> losses.Parts:
-        real_scores, fake_scores = self.critic_scores(real, fake)
-        penalty = losses.gradient_penalty(self.critic, real, fake, self.config.gp_lambda, self.rng)
+        critic = self.sync("critic")
+        real_scores, fake_scores = self.critic_scores(real, fake, critic)
+        penalty = losses.gradient_penalty(critic, real, fake, self.config.gp_lambda, self.rng)
         return losses.wgan_gp_critic_loss(real_scores, fake_scores, penalty)
 
     def generator_loss(self, fake, fake_labels) -> losses.Parts:
@@ -380,10 +384,9 @@ class WGANDivTask(WGANGPTask):
     def critic_loss(self, real, real_labels, fake, fake_labels) -> losses.Parts:
         # One pass over real and fake gives both the scores and the gradients the penalty needs.
         b, cfg = len(real), self.config
-        norms, scores = losses.input_gradient_norms(self.critic, torch.cat([real, fake]), power=cfg.div_p)
+        norms, scores = losses.input_gradient_norms(self.sync("critic"), torch.cat([real, fake]), power=cfg.div_p)
         penalty = losses.divergence_penalty(norms[:b], norms[b:], cfg.div_k, cfg.div_p)
         return losses.wgan_div_critic_loss(scores[:b], scores[b:], penalty)
-
 
     def critic_beliefs(self, real, fake) -> dict[str, torch.Tensor]:
         """The critic's scores, and its gradient norms at the real and the generated images."""

@@ -6,8 +6,17 @@ from __future__ import annotations
 
 import torch
 
-from autoenc.inference.gan import EMA
+from autoenc.inference.gan import EMA, noise
 from autoenc.train.ema import standing_statistics
+
+
+def grid_noise(rows: int, cols: int, z_dim: int, seed: int, n_classes: int, device: torch.device):
+    """The fixed z (and labels) of the live grid; with classes one row per class, the same
+    z in every row: the class alone changes the galaxy."""
+    if not n_classes:
+        return noise(rows * cols, z_dim, seed).to(device), None
+    return (noise(cols, z_dim, seed).repeat(rows, 1).to(device),
+            torch.arange(rows).repeat_interleave(cols).to(device))
 
 
 class GANCheckpointState:

@@ -24,6 +24,7 @@ from tqdm import tqdm
 from autoenc.runs import step_mode
 from autoenc.runs.checkpoint import read_meta, save_checkpoint
 from autoenc.runs.store import RunStore
+from autoenc.train.distributed import SINGLE, World
 from autoenc.train.task import Task, config_to_dict
 
 FLUSH_SECONDS = 1.0
@@ -175,12 +176,14 @@ class StepMode:
 
 
 def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_step: int = 0,
-          max_seconds: float | None = None, progress: bool = False) -> Outcome:
+          max_seconds: float | None = None, progress: bool = False, world: World = SINGLE) -> Outcome:
+    """Under torchrun every rank runs this loop; rank 0 (world.main) alone writes to the
+    store and the run folder, and shares its decisions to stop (train/distributed.py)."""
     cfg = task.config
     flag = _StopFlag()
     flag.install()
     bar = None
-    if progress and sys.stderr.isatty():
+    if progress and world.main and sys.stderr.isatty():
         bar = tqdm(total=total_steps, initial=start_step, desc=f"{task.name} {run_id}", unit="step")
 
     t0 = time.monotonic()
@@ -188,7 +191,8 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
     sums: dict[str, float] = {}
     counts: dict[str, int] = {}     # per name: a step-mode update logs only its own parts
     step = start_step
-    stepper = StepMode(store, run_id) if task.step_units else None
+    # step mode is one process's: under torchrun the page's step buttons are not offered
+    stepper = StepMode(store, run_id) if task.step_units and world.size == 1 else None
     critic_steps = (lambda: task.critic_updates) if task.step_units else (lambda: None)
     last_saved = start_step
     saved_at, interval = t0, cfg.checkpoint_seconds
@@ -196,6 +200,9 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
 
     def flush(step: int, extra: dict[str, float] | None = None) -> bool:
         nonlocal sums, counts
+        if not world.main:
+            sums, counts = {}, {}
+            return False
         rows = [(step, k, v / counts[k]) for k, v in sums.items()]
         rows += [(step, k, v) for k, v in (extra or {}).items()]
         store.log_metrics(run_id, rows, step=step, critic_steps=critic_steps())
@@ -203,6 +210,8 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
         return store.heartbeat(run_id)
 
     def put_samples(step: int) -> None:
+        if not world.main:
+            return
         for name, array in task.snapshot(step).items():
             store.put_sample(run_id, step, name, array, task.sample_history.get(name))
 
@@ -223,6 +232,9 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
 
     def checkpoint(step: int) -> None:
         nonlocal last_saved, saved_at, interval
+        if not world.main:
+            last_saved = step
+            return
         try:
             write_s = save_task_checkpoint(task, store, run_id, step)
         except OSError as e:     # disk full, read-only, I/O error: the last good file stays
@@ -242,6 +254,7 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
             else:
                 step += 1
                 losses = task.train_step(step) if unit == "train" else task.unit_step("generator")
+            losses = world.mean(losses)         # the whole batch's: every rank sees the same NaN
             bad = [k for k, v in losses.items() if not math.isfinite(v)]
             if bad:
                 kept = (f"The last good checkpoint (step {last_saved}) is kept." if last_saved
@@ -262,7 +275,8 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
             # the last asked-for update of a request shows at once: samples and losses first,
             # then the counts that the page and `runs step` wait for
             answered = unit in ("critic", "generator") and stepper.remaining == 0
-            extra = task.validate(step) if moved and (step % cfg.eval_every == 0 or step == total_steps) else {}
+            validating = world.main and moved and (step % cfg.eval_every == 0 or step == total_steps)
+            extra = task.validate(step) if validating else {}
             best.offer(step, extra)
             stop_asked = False
             if answered:
@@ -278,18 +292,18 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
                 step_mode.step_done(store, run_id, unit, task.critic_updates, step)
             if moved and step % cfg.checkpoint_every == 0 or now - saved_at >= interval:
                 checkpoint(step)
-            if stop_asked or flag.set:
+            time_up = max_seconds is not None and now - t0 - (stepper.held_s if stepper else 0.0) >= max_seconds
+            stop_asked, time_up = world.decide(stop_asked or flag.set, time_up)
+            if stop_asked or time_up:
                 if counts:
                     flush(step)
+                world.check_in_step(task.modules())
                 if last_saved != step:
                     checkpoint(step)
-                return Outcome("stopped", step, "stopped on request", "request")
-            if max_seconds is not None and now - t0 - (stepper.held_s if stepper else 0.0) >= max_seconds:
-                if counts:
-                    flush(step)
-                if last_saved != step:
-                    checkpoint(step)
+                if stop_asked:
+                    return Outcome("stopped", step, "stopped on request", "request")
                 return Outcome("stopped", step, f"time limit of {max_seconds:g} s reached", "time_limit")
+        world.check_in_step(task.modules())
         if last_saved != step:
             checkpoint(step)
         return Outcome("finished", step)

@@ -75,6 +75,7 @@ class MAETask(Task):
     best_metric = ("val_masked_mse", True)
     history_sample = "recon_grid"
     usage_snippet = bundle_use.MAE
+    synced_modules = {"model": "forward"}
 
     def __init__(self, config: MAEConfig, device: torch.device):
         super().__init__(config, device)
@@ -105,6 +106,11 @@ class MAETask(Task):
     def steps_per_epoch(self) -> int:
         return max(1, math.ceil(len(self.images) / self.config.batch_size))
 
+    def shard(self, rank: int, size: int, seed: int) -> None:
+        self.images = self.images[rank::size]
+        self.batch_gen.manual_seed(seed)
+        self.mask_gen.manual_seed(seed + 1)
+
     def learning_rate(self, step: int) -> float:
         frac = min(max(step / max(self.config.steps, 1), 0.0), 1.0)
         if frac < WARMUP:
@@ -116,9 +122,9 @@ class MAETask(Task):
         self.model.train()
         for group in self.opt.param_groups:
             group["lr"] = self.learning_rate(step)
-        idx = torch.randint(len(self.images), (self.config.batch_size,), generator=self.batch_gen)
+        idx = torch.randint(len(self.images), (self.rank_batch,), generator=self.batch_gen)
         x = random_orientation(self.images[idx.to(self.images.device)].float().div_(255), self.batch_gen)
-        pred, mask = self.model(x, self.config.mask_ratio, self.mask_gen)
+        pred, mask = self.sync("model")(x, self.config.mask_ratio, self.mask_gen)
         loss = masked_loss(pred, patch_targets(x, self.model.patch_size, self.config.norm_pix), mask)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from autoenc.errors import CheckpointError, UserError
+from autoenc.train.distributed import SINGLE, World, stream_seed
 
 
 def setting(default: Any, help: str, *, choices: tuple | None = None,
@@ -36,6 +37,8 @@ class TrainSettings:
     checkpoint_seconds: float = setting(30.0, "seconds of training between checkpoints at most, whatever the "
                                               "step rate (longer where a checkpoint is slow to write)", lo=1.0)
     snapshot_seconds: float = setting(3.0, "seconds between live samples for the page", lo=0.1)
+    world_size: int = setting(1, "processes that train the run together under torchrun; each takes "
+                                 "batch_size / world_size examples a step", lo=1, cli=False)
 
     def check(self) -> None:
         """Checks across fields (e.g. a range's ends in order); raise UserError."""
@@ -166,6 +169,40 @@ class Task:
     usage_snippet: ClassVar[str] = ""
     # Step mode (runs/step_mode.py): the single updates `unit_step` can make, () if none.
     step_units: ClassVar[tuple[str, ...]] = ()
+    # Under torchrun (train/distributed.py): the modules train_step backpropagates through,
+    # as attribute -> the method a step calls on it; train_step calls them through sync().
+    synced_modules: ClassVar[dict[str, str]] = {}
+    world: World = SINGLE
+    _synced: dict[str, nn.Module] = {}
+
+    @property
+    def rank_batch(self) -> int:
+        """Examples a step of this process takes: the batch, or its share under torchrun."""
+        return self.config.batch_size // self.world.size
+
+    def sync(self, name: str):
+        """What a training step calls for module `name` (synced_modules): its method, or
+        under torchrun the module seen through DDP, whose forward calls that method."""
+        if name in self._synced:
+            return self._synced[name]
+        method = self.synced_modules[name]
+        return getattr(self, name) if method == "forward" else getattr(getattr(self, name), method)
+
+    def shard(self, rank: int, size: int, seed: int) -> None:
+        """Keep this process's shard of the training data (every size-th example from
+        rank) and seed its random streams with `seed`."""
+        raise UserError(f"{self.name} cannot train across processes")
+
+    def distribute(self, world: World, step: int) -> None:
+        """Train as rank world.rank of world.size processes, from `step` on (after a
+        checkpoint is loaded: the streams are this rank's, not the checkpoint's)."""
+        if world.size == 1:
+            return
+        self.world = world
+        seed = stream_seed(self.config.seed, world.rank, step)
+        torch.manual_seed(seed)         # torch's own stream (a VAE's noise) is the rank's too
+        self.shard(world.rank, world.size, seed)
+        self._synced = {name: world.wrap(getattr(self, name), method) for name, method in self.synced_modules.items()}
 
     def unit_step(self, unit: str) -> dict[str, float]:
         """One update of one kind (step_units); returns its logged parts."""

@@ -85,6 +85,7 @@ class VAETask(Task):
     chart_metrics = {"recon": "reconstruction (train)", "kl": "KL (train)", "val_recon": "reconstruction (validation)"}
     history_sample = "recon_grid"
     usage_snippet = bundle_use.VAE
+    synced_modules = {"model": "training_loss"}
 
     def __init__(self, config: VAEConfig, device: torch.device):
         super().__init__(config, device)
@@ -120,8 +121,13 @@ class VAETask(Task):
     def steps_per_epoch(self) -> int:
         return max(1, math.ceil(len(self.images) / min(self.config.batch_size, len(self.images))))
 
+    def shard(self, rank: int, size: int, seed: int) -> None:
+        self.images = self.images[rank::size]
+        self.batch_gen.manual_seed(seed)
+        self.order, self.pos = torch.empty(0, dtype=torch.long), 0
+
     def _batch(self) -> torch.Tensor:
-        b = min(self.config.batch_size, len(self.images))
+        b = min(self.rank_batch, len(self.images))
         if self.pos + b > len(self.order):      # new epoch: a fresh shuffle
             self.order = torch.randperm(len(self.images), generator=self.batch_gen)
             self.pos = 0
@@ -139,7 +145,7 @@ class VAETask(Task):
         for group in self.opt.param_groups:
             group["lr"] = self.learning_rate(step)
         x = self._batch()
-        loss, recon, kl = self.model.training_loss(x, self.config.beta)
+        loss, recon, kl = self.sync("model")(x, self.config.beta)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()

@@ -47,6 +47,7 @@ def status_label(run: Run) -> str:
     machine sharing the store, and why it ended."""
     why = run.ended_because
     where = "" if RunStore.on_this_host(run.host) else f" · on {run.host}"
+    where += f" · {run.processes} processes" if run.processes > 1 else ""
     return (f":{STATUS_COLOUR.get(run.status, 'gray')}-badge[{run.status}] step {run.progress}{where}"
             + (f" · {why}" if why else ""))
 

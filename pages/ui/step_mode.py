@@ -24,6 +24,9 @@ def step_controls(store: RunStore, run: Run, n_critic: int, key: str) -> None:
     """The controls of an active GAN run; nothing for a run that has ended."""
     if not run.active or store.read_only:
         return
+    if run.processes > 1:
+        st.caption(text("gans", "Step mode and torchrun", n=run.processes))
+        return
     st.markdown(text("gans", "Step by step"))
     k_col, speed_col = st.columns([1, 1.3], vertical_alignment="bottom")
     k = k_col.number_input("k: critic steps per generator step", 1, 100, n_critic, key=f"{key}_k",

@@ -81,9 +81,10 @@ def test_modules_stay_small(path):
 
 
 def test_every_hook_the_cli_pretrain_and_pages_use_is_declared_on_task():
-    hooks = ("build_modules", "train_step", "validate", "snapshot", "modules", "optimizers", "extra_tensors",
+    hooks = ("build_modules", "update", "train_step", "validate", "snapshot", "modules", "optimizers", "extra_tensors",
              "load_extra_tensors", "steps_per_epoch", "pretrain_plan", "shipped_files", "add_eval_arguments",
-             "evaluate_cli", "chart_metrics", "best_metric", "optional_modules", "uses")
+             "evaluate_cli", "chart_metrics", "best_metric", "optional_modules", "uses", "synced_modules",
+             "shard", "distribute", "sync", "rank_batch")
     assert [h for h in hooks if h not in vars(Task)] == []
 
 

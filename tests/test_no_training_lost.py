@@ -29,9 +29,9 @@ def tiny_model(monkeypatch):
 class SlowTinyTask(TinyTask):
     """A step of 20 ms: checkpoints by steps alone (every 500) would come every 10 s."""
 
-    def train_step(self, step):
+    def update(self, step):
         time.sleep(0.02)
-        return super().train_step(step)
+        return super().update(step)
 
 
 def tiny_run(store, **settings):

@@ -62,7 +62,7 @@ class Scripted:
             def modules(self):
                 return {"net": self.net}
 
-            def train_step(self, step):
+            def update(self, step):
                 with torch.no_grad():
                     self.net.weight.fill_(step)
                 return {"loss": 1.0}
@@ -134,8 +134,8 @@ def test_later_stages_resume_the_run_with_their_settings(tmp_path, monkeypatch):
     assert item.final_settings == {**TINY, "steps": 5, "lr": 1e-4}
     monkeypatch.setattr(DenoiserTask, "pretrain_plan", classmethod(lambda cls: [item]))
     seen = []
-    real_step = DenoiserTask.train_step
-    monkeypatch.setattr(DenoiserTask, "train_step",
+    real_step = DenoiserTask.update
+    monkeypatch.setattr(DenoiserTask, "update",
                         lambda self, step: seen.append((step, self.config.lr)) or real_step(self, step))
     (path, outcome), = list(P.pretrain("denoiser", out_dir=tmp_path))
     assert outcome.status == "finished" and outcome.step == 5
@@ -171,8 +171,8 @@ def test_a_stage_can_go_on_from_the_previous_best(tmp_path, monkeypatch):
     assert item.final_settings == {**TINY, "eval_every": 1, "steps": 5, "lr": 1e-4}
     monkeypatch.setattr(DenoiserTask, "pretrain_plan", classmethod(lambda cls: [item]))
     seen = []
-    real_step = DenoiserTask.train_step
-    monkeypatch.setattr(DenoiserTask, "train_step",
+    real_step = DenoiserTask.update
+    monkeypatch.setattr(DenoiserTask, "update",
                         lambda self, step: seen.append(step) or real_step(self, step))
     (path, outcome), = list(P.pretrain("denoiser", out_dir=tmp_path))
     assert seen == [1, 2, 3, 3, 4, 5]                   # step 3 again: the run went back to step 2

@@ -101,7 +101,7 @@ def test_nan_loss_fails_with_message_and_keeps_last_checkpoint(home):
         def modules(self):
             return {"net": self.net}
 
-        def train_step(self, step):
+        def update(self, step):
             return {"loss": float("nan") if step >= 25 else 1.0 / step}
 
     store = RunStore(home)

@@ -55,7 +55,7 @@ def bench_threads() -> int:
 
 # the families, in the order they run; a family's module is imported only when selected,
 # so `--only machine` does not load every model
-FAMILIES = ("machine", "runs", "denoiser", "galaxies", "vae", "mae", "gan", "app", "quality")
+FAMILIES = ("machine", "runs", "denoiser", "galaxies", "vae", "mae", "gan", "app", "quality", "cuda")
 # families whose records are named by model (quality: gan.train_s_to_quality): their module
 # lists the prefixes (PREFIXES) and is told which are wanted, so it measures only those
 BY_MODEL = ("quality",)

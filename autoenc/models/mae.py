@@ -41,7 +41,8 @@ def random_masking(n: int, n_patches: int, ratio: float, generator: torch.Genera
     Returns keep (N, n_keep) the visible patches' indices, sorted, and mask (N, L) bool,
     True where a patch is hidden."""
     n_keep = max(1, min(n_patches, round(n_patches * (1 - ratio))))
-    noise = torch.rand(n, n_patches, generator=generator).to(device)
+    # drawn where the generator is (the training task's is on its device), then moved
+    noise = torch.rand(n, n_patches, generator=generator, device=generator.device if generator else "cpu").to(device)
     keep = noise.argsort(dim=1)[:, :n_keep].sort(dim=1).values
     mask = torch.ones(n, n_patches, dtype=torch.bool, device=device)
     mask.scatter_(1, keep, False)
@@ -107,7 +108,8 @@ class MaskedAutoencoder(nn.Module):
         """Encoder output of the visible patches -> predicted pixels of every patch (N, L, p*p*3)."""
         n = latent.shape[0]
         visible = self.to_decoder(latent)
-        tokens = self.mask_token.expand(n, self.n_patches, -1).clone()
+        # in the encoder's dtype: bf16 under a GPU's autocast
+        tokens = self.mask_token.to(visible.dtype).expand(n, self.n_patches, -1).clone()
         tokens.scatter_(1, keep[..., None].expand(-1, -1, visible.shape[-1]), visible)
         return self.head(self.decoder_norm(self.decoder(tokens + self.decoder_pos)))
 

@@ -215,6 +215,7 @@ class _SigmoidSquaredError(torch.autograd.Function):
     """
 
     @staticmethod
+    @torch.amp.custom_fwd(device_type="cuda", cast_inputs=torch.float32)    # a sum of 49,152 squares: not in bf16
     def forward(ctx, logits: torch.Tensor, x: torch.Tensor, overwrite: bool) -> torch.Tensor:
         x_hat = logits.sigmoid_() if overwrite else torch.sigmoid(logits)
         rows_hat, rows_x = x_hat.view(len(x_hat), -1), x.reshape(len(x), -1)
@@ -228,6 +229,7 @@ class _SigmoidSquaredError(torch.autograd.Function):
         return (total / x_hat.shape[0]).to(x_hat.dtype)
 
     @staticmethod
+    @torch.amp.custom_bwd(device_type="cuda")
     def backward(ctx, grad: torch.Tensor):
         x_hat, x = ctx.saved_tensors
         out = x_hat if ctx.overwrite else x_hat.clone()     # overwrite: x_hat is needed no more
@@ -254,7 +256,9 @@ def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 
 def kl_per_dimension(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """(latent,) batch-mean KL of each latent dimension; they sum to kl_divergence."""
+    """(latent,) batch-mean KL of each latent dimension; they sum to kl_divergence. In fp32:
+    under bf16 autocast 1 + logvar - exp(logvar) of a small logvar cancels to nothing."""
+    mu, logvar = mu.float(), logvar.float()
     return (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).mean(0)
 
 

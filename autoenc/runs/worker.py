@@ -76,7 +76,6 @@ def execute(store: RunStore, model: str, settings: dict, *, run_id: str | None =
         return run_id, Outcome("stopped", start_step, "stopped while queued", "queue")
     cfg = config_from_dict(task_cls.Config, config)
     torch.set_num_threads(threads or max(1, threads_per_run(store) // world.local_size))
-    tensors = None
     try:
         torch.manual_seed(cfg.seed)
         task = task_cls(cfg, device_)

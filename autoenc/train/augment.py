@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from autoenc.train.precision import to_device
+
 
 def random_orientation(images: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """Each image of (B, C, H, W), H = W, mirrored or not and turned by 0-3 quarter turns,
@@ -31,4 +33,4 @@ def flip_turn_jitter(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         x = x.flip(3)
     k = int(torch.randint(4, (), generator=gen))
     x = torch.rot90(x, k, (2, 3))
-    return x * (1 + 0.1 * torch.randn(len(x), 1, 1, 1, generator=gen))
+    return x * (1 + 0.1 * to_device(torch.randn(len(x), 1, 1, 1, generator=gen), x.device))

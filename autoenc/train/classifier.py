@@ -18,6 +18,7 @@ from autoenc.metrics.judge import JUDGE_FILE
 from autoenc.models.classifier import GalaxyClassifier
 from autoenc.runs import bundle_use
 from autoenc.train.augment import flip_turn_jitter
+from autoenc.train.precision import to_device
 from autoenc.train.task import PretrainItem, Task, TrainSettings, setting
 from autoenc.trained import load_checkpoint_or_shipped
 
@@ -75,16 +76,17 @@ class ClassifierTask(Task):
             return peak * step / warm
         return 0.5 * peak * (1 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total - warm))))
 
-    def train_step(self, step: int) -> dict[str, float]:
+    def update(self, step: int) -> dict[str, torch.Tensor]:
         for group in self.opt.param_groups:
             group["lr"] = self.lr_at(step)
-        idx = torch.randint(len(self.x), (self.rank_batch,), generator=self.gen)
+        idx = to_device(torch.randint(len(self.x), (self.rank_batch,), generator=self.gen), self.device)
         x = flip_turn_jitter(self.x[idx], self.gen)
-        loss = F.cross_entropy(self.sync("model")(x), self.y[idx])
+        with self.autocast():
+            loss = F.cross_entropy(self.sync("model")(x), self.y[idx])
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
-        return {"loss": loss.item()}
+        return {"loss": loss.detach()}
 
     def validate(self, step: int) -> dict[str, float]:
         self.model.eval()

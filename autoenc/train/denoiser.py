@@ -26,6 +26,7 @@ from autoenc.inference.denoiser import evaluate, example_indices, predict_unit
 from autoenc.metrics.signal import peak_accuracy, snr_gain_db
 from autoenc.models.denoiser import Denoiser
 from autoenc.runs import bundle_use
+from autoenc.train.precision import to_device
 from autoenc.train.task import PretrainItem, Task, TrainSettings, setting
 from autoenc.trained import load_checkpoint_or_shipped
 
@@ -95,7 +96,7 @@ class DenoiserTask(Task):
         return float(self.model.scale)
 
     def _unit(self, traces: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(to_unit(traces, self.scale).astype(np.float32)).to(self.device)
+        return to_device(torch.from_numpy(to_unit(traces, self.scale).astype(np.float32)), self.device)
 
     def _batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         # Seeded by (seed, step), so a resumed run sees the traces it would have seen.
@@ -120,13 +121,14 @@ class DenoiserTask(Task):
             s = self.train_set
             self.train_set = dataclasses.replace(s, noisy=s.noisy[rank::size], clean=s.clean[rank::size])
 
-    def train_step(self, step: int) -> dict[str, float]:
+    def update(self, step: int) -> dict[str, torch.Tensor]:
         x, y = self._batch(step)
-        loss = F.mse_loss(self.sync("model")(x), y)
+        with self.autocast():
+            loss = F.mse_loss(self.sync("model")(x), y)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
-        return {"loss": loss.item()}
+        return {"loss": loss.detach()}
 
     def validate(self, step: int) -> dict[str, float]:
         out = predict_unit(self.model, self.val_x)

@@ -59,6 +59,13 @@ class World:
         if self.size > 1 and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
 
+    @property
+    def collective_device(self) -> torch.device:
+        """Where the tensors of a collective live: nccl (CUDA) takes only GPU tensors."""
+        if torch.distributed.is_initialized() and torch.distributed.get_backend() == "nccl":
+            return torch.device("cuda", torch.cuda.current_device())
+        return torch.device("cpu")
+
     def share(self, value):
         """Rank 0's value (a picklable object), on every rank."""
         if self.size == 1:
@@ -68,30 +75,33 @@ class World:
         torch.distributed.barrier()     # all have it before rank 0 may exit (an error to share)
         return box[0]
 
-    def mean(self, values: dict[str, float]) -> dict[str, float]:
-        """Each value averaged over the ranks: the loss of the whole batch. Every rank logs
-        the same names in the same order (the same train_step)."""
+    def mean(self, values: dict) -> dict:
+        """Each loss (a float, or a tensor left on the device) averaged over the ranks: the
+        loss of the whole batch. Every rank logs the same names in the same order (the same
+        step); tensors stay tensors, so a GPU step is not waited for here."""
         if self.size == 1 or not values:
             return values
-        t = torch.tensor(list(values.values()), dtype=torch.float64)
+        t = torch.stack([torch.as_tensor(v, dtype=torch.float64) for v in values.values()])
         torch.distributed.all_reduce(t)
-        return dict(zip(values, (t / self.size).tolist()))
+        t /= self.size
+        return dict(zip(values, t.unbind() if torch.is_tensor(next(iter(values.values()))) else t.tolist()))
 
-    def decide(self, stop: bool, time_up: bool) -> tuple[bool, bool]:
-        """Whether to stop, and whether for the time limit: asked for on any rank (rank 0
-        reads the store and the clock; any rank may have had a SIGTERM)."""
+    def decide(self, stop: bool, time_up: bool, failed: bool = False) -> tuple[bool, bool, bool]:
+        """Whether to stop, whether for the time limit, and whether training diverged: true
+        on any rank (rank 0 reads the store, the clock and the losses; any rank may have
+        had a SIGTERM). The one wait for each other a step takes outside DDP's own."""
         if self.size == 1:
-            return stop, time_up
-        t = torch.tensor([float(stop), float(time_up)])
+            return stop, time_up, failed
+        t = torch.tensor([float(stop), float(time_up), float(failed)], device=self.collective_device)
         torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
-        return bool(t[0]), bool(t[1])
+        stop, time_up, failed = t.tolist()
+        return bool(stop), bool(time_up), bool(failed)
 
     def check_in_step(self, modules: dict[str, nn.Module]) -> None:
         """Raise if the processes' weights differ: their gradients were not all averaged."""
         if self.size == 1:
             return
-        sums = torch.tensor([float(p.detach().double().sum()) for m in modules.values() for p in m.parameters()],
-                            dtype=torch.float64)
+        sums = torch.stack([p.detach().double().sum() for m in modules.values() for p in m.parameters()])
         gathered = [torch.empty_like(sums) for _ in range(self.size)]
         torch.distributed.all_gather(gathered, sums)
         if any(not torch.allclose(g, sums, rtol=1e-9, atol=1e-9) for g in gathered):

@@ -2,6 +2,8 @@
 samples, and the BatchNorm statistics of the averaged weights."""
 from __future__ import annotations
 
+from itertools import chain
+
 import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel
@@ -9,26 +11,38 @@ from torch.optim.swa_utils import AveragedModel
 STANDING_BATCHES = 8         # x 64 z: the 512 draws whose BatchNorm statistics the average keeps
 
 
-def make_ema(generator: nn.Module, decay: float) -> AveragedModel:
-    """An exponential moving average of the generator's weights and BatchNorm statistics.
+class WarmedEMA(AveragedModel):
+    """An exponential moving average of a generator's weights and BatchNorm statistics.
 
     The decay warms up as min(decay, (1 + n) / (10 + n)) after n updates (TensorFlow's
     ExponentialMovingAverage), so the average follows a young generator instead of holding
-    on to its random start. The copy stays in eval mode: it draws, it never trains.
+    on to its random start. The copy stays in eval mode: it draws, it never trains. The
+    update count n_averaged stays on the CPU: reading it for the decay (and AveragedModel's
+    own update, which moves it to the weights' device first) would wait for a GPU each step.
     """
-    @torch.no_grad()
-    def warmed_ema(averaged: list, current: list, n_averaged: torch.Tensor) -> None:
-        n = float(n_averaged)
-        d = min(decay, (1 + n) / (10 + n))
-        if torch.is_floating_point(averaged[0]):
-            torch._foreach_lerp_(averaged, current, 1 - d)
-        else:                       # BatchNorm's batch counters
-            for a, c in zip(averaged, current):
-                a.copy_(c)
 
-    ema = AveragedModel(generator, multi_avg_fn=warmed_ema, use_buffers=True)
-    ema.module.eval().requires_grad_(False)
-    return ema
+    def __init__(self, generator: nn.Module, decay: float):
+        super().__init__(generator, use_buffers=True)
+        self.decay = decay
+        self.module.eval().requires_grad_(False)
+
+    @torch.no_grad()
+    def update_parameters(self, model: nn.Module) -> None:
+        n = int(self.n_averaged)
+        pairs = list(zip(chain(self.module.parameters(), self.module.buffers()),
+                         chain(model.parameters(), model.buffers())))
+        floats = [(a, c) for a, c in pairs if n and torch.is_floating_point(a)]
+        if floats:
+            d = min(self.decay, (1 + n) / (10 + n))
+            torch._foreach_lerp_([a for a, _ in floats], [c.detach() for _, c in floats], 1 - d)
+        for a, c in pairs:
+            if not (n and torch.is_floating_point(a)):     # the first update, and BatchNorm's batch counters
+                a.copy_(c.detach())
+        self.n_averaged += 1
+
+
+def make_ema(generator: nn.Module, decay: float) -> WarmedEMA:
+    return WarmedEMA(generator, decay)
 
 
 @torch.no_grad()

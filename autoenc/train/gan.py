@@ -1,6 +1,6 @@
 """GAN, acGAN, WGAN-GP and WGAN-div on galaxy thumbnails: one step, four loss pairs.
 
-`GANTask.train_step` is the only GAN training step. It runs `n_critic` critic updates,
+`GANTask.update` is the only GAN training step. It runs `n_critic` critic updates,
 then one generator update; a variant says only how its critic and generator losses are
 computed (`critic_loss`, `generator_loss`), so a lost `.detach()` or `n_critic` cannot
 creep into one copy of the loop.
@@ -10,7 +10,8 @@ GAN examples usually are): the data on the device as one uint8 tensor; fused Ada
 without autograd in all but the last critic update, whose forward the generator update
 reuses; no weight gradients for the critic in the generator update, nor for a penalty's
 input images in the critic's; real and fake as one batch through a critic without
-BatchNorm; channels_last memory on CPU; the losses read back once per step.
+BatchNorm; channels_last memory; the losses left on the device, read back by the loop about
+once a second (train/loss_log.py).
 
 Every eval_every steps `validate` judges samples from one fixed z with the shipped galaxy
 classifier (autoenc.metrics.judge); without the classifier file it measures nothing.
@@ -79,13 +80,13 @@ class GANTask(GANCheckpointState, Task):
         super().__init__(config, device)
         device = torch.device(device)
         self.device = device
-        # channels_last helps the CPU's oneDNN convolutions (DESIGN §4); on CUDA it would
-        # matter only with tensor cores, so keep the default there.
-        self.memory_format = torch.channels_last if device.type == "cpu" else torch.contiguous_format
+        # channels_last helps the CPU's oneDNN convolutions (DESIGN §4) and a GPU's tensor
+        # cores, which the bf16 autocast below runs the convolutions on
+        self.memory_format = torch.channels_last
         mods = self.build_modules(config)
         self.generator = mods["generator"].to(device, memory_format=self.memory_format)
         self.critic = mods["critic"].to(device, memory_format=self.memory_format)
-        # bf16 where the CPU has it: ~1.6x faster convolutions (bench: gan.speedup_vs_reference)
+        # bf16 where the device has it: on a CPU ~1.6x faster convolutions (bench: gan.speedup_vs_reference)
         self.generator.compute_dtype = self.critic.compute_dtype = compute_dtype(config.precision, device)
         # The moving average of G draws every sample: validation, grid, checkpoints.
         self.ema = make_ema(self.generator, config.ema_decay) if config.ema_decay > 0 else None
@@ -111,7 +112,7 @@ class GANTask(GANCheckpointState, Task):
         self.fixed_z, self.fixed_labels = grid_noise(*self.grid_shape, config.z_dim, config.seed + 1,
                                                      self.n_classes, device)
         self._judge: Judge | bool | None = None     # built at the first validation that finds the classifier
-        self.critic_updates = 0     # all critic updates, in train_step and in step mode (checkpointed)
+        self.critic_updates = 0     # all critic updates, in update and in step mode (checkpointed)
         self._critic_view: CriticView | None = None     # its fixed batches, made at the first snapshot
 
     # -- Task hooks ---------------------------------------------------------------------------
@@ -155,7 +156,7 @@ class GANTask(GANCheckpointState, Task):
                                        "precision": r.precision, "ema_decay": r.ema_decay},
                              max_seconds=r.max_seconds, then=r.then)]
 
-    def train_step(self, step: int) -> dict[str, float]:
+    def update(self, step: int) -> dict[str, torch.Tensor]:
         """n_critic critic updates, then one generator update; the critic's parts are averaged."""
         n = self.config.n_critic
         critic_sums: dict[str, torch.Tensor] = {}
@@ -165,9 +166,7 @@ class GANTask(GANCheckpointState, Task):
             for k, v in parts.items():
                 critic_sums[k] = critic_sums[k] + v if k in critic_sums else v
         parts_g = self.generator_step(fake, fake_labels)
-        names = list(critic_sums) + list(parts_g)
-        values = [v / n for v in critic_sums.values()] + list(parts_g.values())
-        return dict(zip(names, torch.stack(values).tolist()))      # one device -> host read
+        return {**{k: v / n for k, v in critic_sums.items()}, **{k: v.detach() for k, v in parts_g.items()}}
 
     def critic_step(self, keep_fake_graph: bool = False):
         """One critic update on a fresh real batch and fake batch.
@@ -208,7 +207,7 @@ class GANTask(GANCheckpointState, Task):
 
     def unit_step(self, unit: str) -> dict[str, float]:
         """Step mode: one critic update ("critic") or one generator update on fresh noise
-        ("generator"), as train_step makes them; returns its parts."""
+        ("generator"), as update makes them; returns its parts."""
         if unit == "critic":
             parts = self.critic_step()[0]
         elif unit == "generator":

@@ -1,6 +1,6 @@
 """The one training loop: every model goes through here via its Task.
 
-It logs what train_step returns (averaged over about a second, so the store and the
+It logs what Task.update returns (averaged over about a second, so the store and the
 charts stay light whatever the step rate), validates, snapshots samples for the page,
 checkpoints atomically, and stops cleanly on request, on a time limit or on NaN.
 
@@ -25,6 +25,7 @@ from autoenc.runs import step_mode
 from autoenc.runs.checkpoint import read_meta, save_checkpoint
 from autoenc.runs.store import RunStore
 from autoenc.train.distributed import SINGLE, World
+from autoenc.train.loss_log import LossLog
 from autoenc.train.task import Task, config_to_dict
 
 FLUSH_SECONDS = 1.0
@@ -144,7 +145,7 @@ class StepMode:
 
     def next_unit(self, stop: _StopFlag, on_pause) -> str | None:
         """"critic" or "generator" (an asked-for update; critic ones first), "train" (a
-        train_step, while playing), or None (a stop was asked for). Waits while paused, having
+        update, while playing), or None (a stop was asked for). Waits while paused, having
         called on_pause() once (to show where it paused)."""
         beat = time.monotonic()
         shown = False
@@ -188,8 +189,7 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
 
     t0 = time.monotonic()
     last_flush = last_snapshot = 0.0
-    sums: dict[str, float] = {}
-    counts: dict[str, int] = {}     # per name: a step-mode update logs only its own parts
+    log = LossLog()         # only rank 0's: the others' losses are the same averages
     step = start_step
     # step mode is one process's: under torchrun the page's step buttons are not offered
     stepper = StepMode(store, run_id) if task.step_units and world.size == 1 else None
@@ -199,18 +199,19 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
     best = BestKeeper(task, store, run_id, total_steps)
 
     def flush(step: int, extra: dict[str, float] | None = None) -> bool:
-        nonlocal sums, counts
         if not world.main:
-            sums, counts = {}, {}
             return False
-        rows = [(step, k, v / counts[k]) for k, v in sums.items()]
+        if log.read():          # log what came before the step that diverged, at the step before it
+            step, extra = log.diverged.step - 1, None
+        rows = [(step, k, v) for k, v in log.take_means().items()]
         rows += [(step, k, v) for k, v in (extra or {}).items()]
         store.log_metrics(run_id, rows, step=step, critic_steps=critic_steps())
-        sums, counts = {}, {}
+        if bar:
+            bar.set_postfix({k: f"{v:.4g}" for k, v in log.last.items()}, refresh=False)
         return store.heartbeat(run_id)
 
     def put_samples(step: int) -> None:
-        if not world.main:
+        if not world.main or log.read():
             return
         for name, array in task.snapshot(step).items():
             store.put_sample(run_id, step, name, array, task.sample_history.get(name))
@@ -235,6 +236,8 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
         if not world.main:
             last_saved = step
             return
+        if log.read():          # weights that diverged are not saved
+            return
         try:
             write_s = save_task_checkpoint(task, store, run_id, step)
         except OSError as e:     # disk full, read-only, I/O error: the last good file stays
@@ -242,6 +245,17 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
         store.log_metrics(run_id, [(step, "checkpoint_write_s", write_s)])
         last_saved, saved_at = step, time.monotonic()
         interval = checkpoint_interval(cfg.checkpoint_seconds, write_s)
+
+    def diverged() -> Outcome:
+        if log.unlogged:
+            flush(step)
+        d = log.diverged
+        if d is None:           # another rank's loop: rank 0 read it and records it
+            return Outcome("failed", step, "training diverged", "diverged")
+        kept = (f"The last good checkpoint (step {last_saved}) is kept." if last_saved
+                else "It diverged before its first checkpoint, so a resume starts again from step 0.")
+        msg = f"{d.name} became {d.value} at step {d.step}: training diverged (try a lower learning rate). {kept}"
+        return Outcome("failed", d.step - 1, msg, "diverged")
 
     try:
         while step < total_steps:
@@ -253,22 +267,12 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
                 losses = task.unit_step("critic")
             else:
                 step += 1
-                losses = task.train_step(step) if unit == "train" else task.unit_step("generator")
+                losses = task.update(step) if unit == "train" else task.unit_step("generator")
             losses = world.mean(losses)         # the whole batch's: every rank sees the same NaN
-            bad = [k for k, v in losses.items() if not math.isfinite(v)]
-            if bad:
-                kept = (f"The last good checkpoint (step {last_saved}) is kept." if last_saved
-                        else "It diverged before its first checkpoint, so a resume starts again from step 0.")
-                msg = (f"{bad[0]} became {losses[bad[0]]} at step {step}: training diverged "
-                       f"(try a lower learning rate). {kept}")
-                flush(step - 1)
-                return Outcome("failed", step - 1, msg, "diverged")
-            for k, v in losses.items():
-                sums[k] = sums.get(k, 0.0) + v
-                counts[k] = counts.get(k, 0) + 1
+            if world.main:
+                log.add(step, losses)
             if bar and unit != "critic":
                 bar.update(1)
-                bar.set_postfix({k: f"{v:.4g}" for k, v in losses.items()}, refresh=False)
 
             now = time.monotonic()
             moved = unit not in (None, "critic")        # the generator took a step
@@ -276,7 +280,7 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
             # then the counts that the page and `runs step` wait for
             answered = unit in ("critic", "generator") and stepper.remaining == 0
             validating = world.main and moved and (step % cfg.eval_every == 0 or step == total_steps)
-            extra = task.validate(step) if validating else {}
+            extra = task.validate(step) if validating and not log.read() else {}
             best.offer(step, extra)
             stop_asked = False
             if answered:
@@ -293,10 +297,14 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
             if moved and step % cfg.checkpoint_every == 0 or now - saved_at >= interval:
                 checkpoint(step)
             time_up = max_seconds is not None and now - t0 - (stepper.held_s if stepper else 0.0) >= max_seconds
-            stop_asked, time_up = world.decide(stop_asked or flag.set, time_up)
+            stop_asked, time_up, failed = world.decide(stop_asked or flag.set, time_up, log.diverged is not None)
+            if failed:
+                return diverged()
             if stop_asked or time_up:
-                if counts:
+                if log.unlogged:
                     flush(step)
+                if log.diverged:
+                    return diverged()
                 world.check_in_step(task.modules())
                 if last_saved != step:
                     checkpoint(step)
@@ -308,7 +316,7 @@ def train(task: Task, store: RunStore, run_id: str, *, total_steps: int, start_s
             checkpoint(step)
         return Outcome("finished", step)
     except CheckpointWriteError as e:
-        if counts:
+        if log.unlogged:
             flush(step)
         return Outcome("failed", e.step, str(e), "error")
     finally:

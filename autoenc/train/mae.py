@@ -88,8 +88,9 @@ class MAETask(Task):
         self.model = self.build_modules(cfg)["mae"].to(device)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, betas=(0.9, 0.95),
                                      weight_decay=cfg.weight_decay)
-        self.batch_gen = torch.Generator().manual_seed(cfg.seed)
-        self.mask_gen = torch.Generator().manual_seed(cfg.seed + 1)
+        # on the device, as the batches they draw: no copies from the host in a step
+        self.batch_gen = torch.Generator(device).manual_seed(cfg.seed)
+        self.mask_gen = torch.Generator(device).manual_seed(cfg.seed + 1)
 
     @classmethod
     def build_modules(cls, config: MAEConfig) -> dict[str, nn.Module]:
@@ -118,18 +119,19 @@ class MAETask(Task):
         frac = (frac - WARMUP) / (1 - WARMUP)
         return self.config.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
 
-    def train_step(self, step: int) -> dict[str, float]:
+    def update(self, step: int) -> dict[str, torch.Tensor]:
         self.model.train()
         for group in self.opt.param_groups:
             group["lr"] = self.learning_rate(step)
-        idx = torch.randint(len(self.images), (self.rank_batch,), generator=self.batch_gen)
-        x = random_orientation(self.images[idx.to(self.images.device)].float().div_(255), self.batch_gen)
-        pred, mask = self.sync("model")(x, self.config.mask_ratio, self.mask_gen)
-        loss = masked_loss(pred, patch_targets(x, self.model.patch_size, self.config.norm_pix), mask)
+        idx = torch.randint(len(self.images), (self.rank_batch,), generator=self.batch_gen, device=self.device)
+        x = random_orientation(self.images[idx].float().div_(255), self.batch_gen)
+        with self.autocast():
+            pred, mask = self.sync("model")(x, self.config.mask_ratio, self.mask_gen)
+            loss = masked_loss(pred, patch_targets(x, self.model.patch_size, self.config.norm_pix), mask)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
-        return {"loss": loss.item()}
+        return {"loss": loss.detach()}
 
     def validate(self, step: int) -> dict[str, float]:
         """The held-out galaxies' masked MSE in pixels at the training mask ratio and a fixed
@@ -152,7 +154,10 @@ class MAETask(Task):
     def load_extra_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
         for name, gen in (("batch_rng", self.batch_gen), ("mask_rng", self.mask_gen)):
             if name in tensors:
-                gen.set_state(tensors[name].to(torch.uint8))
+                try:
+                    gen.set_state(tensors[name].cpu().to(torch.uint8))
+                except RuntimeError:    # saved on another device type: its state does not fit here
+                    pass
 
     # -- shipped checkpoint and evaluation ------------------------------------------
     @classmethod

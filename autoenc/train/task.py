@@ -1,7 +1,7 @@
 """What every trainable model provides to the one training loop, the CLI, pretrain and the pages.
 
 A Task owns its data, modules and optimisers and knows how to take one optimisation
-step. The loop (loop.py) knows nothing about models: it calls train_step, validate and
+step. The loop (loop.py) knows nothing about models: it calls update, validate and
 snapshot, logs what they return, checks for NaN, checkpoints and obeys stop requests.
 Every hook anything else calls is declared on `Task` below, with a default.
 """
@@ -17,6 +17,7 @@ from torch import nn
 
 from autoenc.errors import CheckpointError, UserError
 from autoenc.train.distributed import SINGLE, World, stream_seed
+from autoenc.train.precision import autocast, mixed_precision
 
 
 def setting(default: Any, help: str, *, choices: tuple | None = None,
@@ -147,6 +148,12 @@ class Task:
     def __init__(self, config, device: torch.device):
         self.config = config
         self.device = device
+        # bfloat16 autocast on a GPU that has it (the GANs choose by their precision setting)
+        self.amp_dtype = mixed_precision(device)
+
+    def autocast(self):
+        """The context a step's forward pass and loss run in: amp_dtype's autocast, or fp32."""
+        return autocast(self.device, self.amp_dtype)
 
     # -- hooks -------------------------------------------------------------------
     @classmethod
@@ -169,8 +176,8 @@ class Task:
     usage_snippet: ClassVar[str] = ""
     # Step mode (runs/step_mode.py): the single updates `unit_step` can make, () if none.
     step_units: ClassVar[tuple[str, ...]] = ()
-    # Under torchrun (train/distributed.py): the modules train_step backpropagates through,
-    # as attribute -> the method a step calls on it; train_step calls them through sync().
+    # Under torchrun (train/distributed.py): the modules update backpropagates through,
+    # as attribute -> the method a step calls on it; update calls them through sync().
     synced_modules: ClassVar[dict[str, str]] = {}
     world: World = SINGLE
     _synced: dict[str, nn.Module] = {}
@@ -208,9 +215,15 @@ class Task:
         """One update of one kind (step_units); returns its logged parts."""
         raise NotImplementedError(f"{self.name} has no step mode")
 
-    def train_step(self, step: int) -> dict[str, float]:
-        """One optimisation step; returns scalar losses to log (all must be finite)."""
+    def update(self, step: int) -> dict[str, torch.Tensor]:
+        """One optimisation step; returns the losses to log as 0-dim tensors left where they
+        were computed (or floats): the loop reads them back about once a second
+        (train/loss_log.py), so a GPU step is not waited for. All must be finite."""
         raise NotImplementedError
+
+    def train_step(self, step: int) -> dict[str, float]:
+        """update(), its losses read back as floats (for code that times or checks one step)."""
+        return {k: float(v) for k, v in self.update(step).items()}
 
     def validate(self, step: int) -> dict[str, float]:
         return {}

@@ -21,6 +21,7 @@ from autoenc.images import image_grid
 from autoenc.inference.vae import evaluate, fit_latent_gaussian, load_vae, probe, reconstruct
 from autoenc.models.vae import ARCHES, active_dims, build_vae, kl_per_dimension, reconstruction_loss
 from autoenc.runs import bundle_use
+from autoenc.train.precision import to_device
 from autoenc.train.task import PretrainItem, Task, TrainSettings, setting
 
 SIZES = (32, 64, 128)
@@ -131,7 +132,7 @@ class VAETask(Task):
         if self.pos + b > len(self.order):      # new epoch: a fresh shuffle
             self.order = torch.randperm(len(self.images), generator=self.batch_gen)
             self.pos = 0
-        idx = self.order[self.pos:self.pos + b].to(self.images.device)
+        idx = to_device(self.order[self.pos:self.pos + b], self.images.device)
         self.pos += b
         return self.images[idx].float().div_(255)
 
@@ -140,16 +141,17 @@ class VAETask(Task):
         frac = min(max(step / max(self.config.steps, 1), 0.0), 1.0)
         return self.config.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
 
-    def train_step(self, step: int) -> dict[str, float]:
+    def update(self, step: int) -> dict[str, torch.Tensor]:
         self.model.train()
         for group in self.opt.param_groups:
             group["lr"] = self.learning_rate(step)
         x = self._batch()
-        loss, recon, kl = self.sync("model")(x, self.config.beta)
+        with self.autocast():
+            loss, recon, kl = self.sync("model")(x, self.config.beta)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
-        return {"loss": loss.item(), "recon": recon.item(), "kl": kl.item()}
+        return {"loss": loss.detach(), "recon": recon.detach(), "kl": kl.detach()}
 
     @torch.inference_mode()
     def validate(self, step: int) -> dict[str, float]:

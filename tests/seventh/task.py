@@ -44,13 +44,13 @@ class TinyTask(Task):
     def optimizers(self):
         return {"adam": self.opt}
 
-    def train_step(self, step: int) -> dict[str, float]:
+    def update(self, step: int) -> dict[str, torch.Tensor]:
         x = vectors(self.config.batch_size, 100 + step)
         loss = F.mse_loss(self.net(x), x)
         self.opt.zero_grad()
         loss.backward()
         self.opt.step()
-        return {"loss": loss.item()}
+        return {"loss": loss.detach()}
 
     def validate(self, step: int) -> dict[str, float]:
         with torch.no_grad():

@@ -214,11 +214,11 @@ def cmd_runs(args) -> int:
         elif not runs:
             print("no runs yet")
         else:
-            print(f"{'id':34} {'model':10} {'status':12} {'step':>14}  {'host':16} error")
+            print(f"{'id':34} {'model':10} {'status':12} {'step':>14}  {'host':16} {'procs':>5}  error")
             for r in runs:
                 steps = f"{r.step}/{r.total_steps}" if r.total_steps else str(r.step)
                 err = (r.error or "").splitlines()[0][:60] if r.error else ""
-                print(f"{r.id:34} {r.model:10} {r.status:12} {steps:>14}  {r.host or '':16} {err}")
+                print(f"{r.id:34} {r.model:10} {r.status:12} {steps:>14}  {r.host or '':16} {r.processes:>5}  {err}")
     elif args.action == "stop":
         run = launcher.stop_run(store, args.run_id, wait_s=args.wait)
         print(f"run {run.id}: {run.status} at step {run.step}"

@@ -94,11 +94,15 @@ def test_torchrun_trains_one_run_that_rank_0_writes_and_a_stop_and_a_resume_reac
     assert len(rows) == len(set(rows)), "one process logs: no step's metric twice"
     assert store.latest_sample("ddp", "grid") is not None
     assert f"run ddp: stopped at step {run.step}" in out and out.count("run ddp:") == 1
+    assert launcher.user_command(run.model, run.config).startswith("torchrun --nproc_per_node=2 -m autoenc train wgan-gp")
 
     # step mode pauses one process between two updates: refused with a message
     r = subprocess.run([sys.executable, "-m", "autoenc", "runs", "pause", "ddp"], cwd=ROOT, capture_output=True,
                        text=True, env={**os.environ, "AUTOENC_HOME": str(home)})
     assert r.returncode == 2 and "trains in 2 processes (torchrun)" in r.stderr and "Traceback" not in r.stderr
+    listed = subprocess.run([sys.executable, "-m", "autoenc", "runs", "list"], cwd=ROOT, capture_output=True,
+                            text=True, env={**os.environ, "AUTOENC_HOME": str(home)}).stdout.splitlines()
+    assert "procs" in listed[0] and listed[1].split()[:3] == ["ddp", "wgan-gp", "stopped"] and " 2  " in listed[1]
 
     start = run.step
     r = torchrun("-m", "autoenc", "train", "wgan-gp", "--run-id", "ddp", "--resume", "--steps", start + 5, home=home)

@@ -68,9 +68,12 @@ def option_args(model: str, settings: dict) -> list[str]:
 
 
 def user_command(model: str, settings: dict, max_seconds: float | None = None) -> str:
-    """The command that trains such a run, as a user would type it."""
+    """The command that trains such a run, as a user would type it (under torchrun for a run
+    of several processes)."""
     limit = ["--max-seconds", f"{max_seconds:g}"] if max_seconds else []
-    return " ".join(["python -m autoenc train", model, *option_args(model, settings), *limit])
+    n = int(settings.get("world_size", 1))
+    launch = f"torchrun --nproc_per_node={n} -m autoenc train" if n > 1 else "python -m autoenc train"
+    return " ".join([launch, model, *option_args(model, settings), *limit])
 
 
 def train_command(model: str, settings: dict, home: Path, run_id: str,

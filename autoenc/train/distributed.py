@@ -56,7 +56,10 @@ class World:
         torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
 
     def leave(self) -> None:
+        """Leave the group once every rank is done with it: one that tore its part down while
+        another still talked to it aborted ("terminate called without an active exception")."""
         if self.size > 1 and torch.distributed.is_initialized():
+            torch.distributed.barrier()
             torch.distributed.destroy_process_group()
 
     @property

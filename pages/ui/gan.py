@@ -109,7 +109,8 @@ def recipe_words(model: str, task_cls) -> str:
 
 # how the page's text names the settings a recipe changes
 RECIPE_LABELS = {"lr": "learning rate", "batch_size": "batch", "ema_decay": "a moving average of G with decay",
-                 "fake_class_weight": "λ_f", "class_weight": "λ_c", "n_critic": "critic steps per G step"}
+                 "fake_class_weight": "λ_f", "class_weight": "λ_c", "n_critic": "critic steps per G step",
+                 "betas": "Adam betas"}
 
 
 def kept_figures(model: str) -> dict[str, str]:
@@ -123,8 +124,13 @@ def kept_figures(model: str) -> dict[str, str]:
 
 def setting_values(cfg) -> dict[str, str]:
     """A config's values as its page text writes them: 2e-4, 10, on / off."""
-    return {k: ("on" if v else "off") if isinstance(v, bool) else f"{v:g}" if isinstance(v, float) else str(v)
-            for k, v in vars(cfg).items()}
+    def written(v) -> str:
+        if isinstance(v, bool):
+            return "on" if v else "off"
+        if isinstance(v, tuple):
+            return "(" + ", ".join(map(written, v)) + ")"
+        return f"{v:g}" if isinstance(v, float) else str(v)
+    return {k: written(v) for k, v in vars(cfg).items()}
 
 
 def gan_page(model: str) -> None:

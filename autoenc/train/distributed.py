@@ -6,7 +6,7 @@ data with its own random streams and batch_size / N examples a step, and the mod
 step backpropagates through are seen through DistributedDataParallel, which averages
 their gradients, so every process takes the same update. Rank 0 alone talks to the run
 store and writes metrics, samples and checkpoints; the others follow its decisions
-(stop, time limit), which it shares once a step (`World.decide`).
+(stop, time limit, a loss that diverged), which it shares once a step (`World.decide`).
 
 A single process is `SINGLE`, whose methods do nothing: the loop has one code path.
 """
@@ -92,7 +92,7 @@ class World:
     def decide(self, stop: bool, time_up: bool, failed: bool = False) -> tuple[bool, bool, bool]:
         """Whether to stop, whether for the time limit, and whether training diverged: true
         on any rank (rank 0 reads the store, the clock and the losses; any rank may have
-        had a SIGTERM). The one wait for each other a step takes outside DDP's own."""
+        had a SIGTERM). This and mean's all-reduce are a step's only waits outside DDP's own."""
         if self.size == 1:
             return stop, time_up, failed
         t = torch.tensor([float(stop), float(time_up), float(failed)], device=self.collective_device)

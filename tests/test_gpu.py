@@ -23,7 +23,7 @@ two_gpus = pytest.mark.skipif(torch.cuda.device_count() < 2, reason="fewer than 
 def make_task(model: str, device: str, **extra):
     cls = get_model(model).task_class()
     settings = {**SETTINGS[model], **extra}
-    if "precision" in {f for f in cls.Config.__dataclass_fields__}:
+    if "precision" in cls.Config.__dataclass_fields__:
         settings.setdefault("precision", "auto")
     torch.manual_seed(0)
     return cls(config_from_dict(cls.Config, settings), torch.device(device))

@@ -41,10 +41,6 @@ class WarmedEMA(AveragedModel):
         self.n_averaged += 1
 
 
-def make_ema(generator: nn.Module, decay: float) -> WarmedEMA:
-    return WarmedEMA(generator, decay)
-
-
 @torch.no_grad()
 def standing_statistics(generator: nn.Module, batches: int = STANDING_BATCHES, batch_size: int = 64) -> None:
     """Re-measure the BatchNorm statistics of a moving-average generator on its own activations

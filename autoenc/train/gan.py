@@ -42,7 +42,7 @@ from autoenc.runs import bundle_use
 from autoenc.train import losses
 from autoenc.train.augment import random_orientation
 from autoenc.train.critic_view import EXTREMES, EXTREMES_KEPT, CriticView
-from autoenc.train.ema import make_ema
+from autoenc.train.ema import WarmedEMA
 from autoenc.train.gan_config import ACGANConfig, GANConfig, Recipe, WGANDivConfig, WGANGPConfig, adam
 from autoenc.train.gan_state import GANCheckpointState, grid_noise
 from autoenc.train.precision import compute_dtype
@@ -89,7 +89,7 @@ class GANTask(GANCheckpointState, Task):
         # bf16 where the device has it: on a CPU ~1.6x faster convolutions (bench: gan.speedup_vs_reference)
         self.generator.compute_dtype = self.critic.compute_dtype = compute_dtype(config.precision, device)
         # The moving average of G draws every sample: validation, grid, checkpoints.
-        self.ema = make_ema(self.generator, config.ema_decay) if config.ema_decay > 0 else None
+        self.ema = WarmedEMA(self.generator, config.ema_decay) if config.ema_decay > 0 else None
         self._standing_at: int | None = None     # the average's update count at its last standing statistics
         self.opt_g = adam(self.generator.parameters(), config, device)
         self.opt_d = adam(self.critic.parameters(), config, device, lr=config.critic_lr or config.lr)
@@ -288,7 +288,7 @@ class GANTask(GANCheckpointState, Task):
         BatchNorm sees real and fake as separate batches (DCGAN's practice: a mixed batch's
         statistics would tell D which half is fake); a per-sample critic takes them as one
         batch, which runs faster."""
-        critic = critic or self.critic
+        critic = self.critic if critic is None else critic
         if self.critic.norm == "batch":
             return critic(real), critic(fake)
         out = critic(torch.cat([real, fake]))

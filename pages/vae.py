@@ -15,6 +15,7 @@ from autoenc.models.vae import ACTIVE_KL, build_vae, describe
 from autoenc.paths import shipped_path
 from autoenc.registry import get_model
 from autoenc.runs import launcher
+from autoenc.runs.page_defaults import PAGE_RECIPE
 from autoenc.train.loop import CHECKPOINT_BUDGET, checkpoint_interval
 from autoenc.train.mae import SHIPPED_FILE as MAE_FILE
 from autoenc.train.task import setting_meta
@@ -34,6 +35,7 @@ from pages.ui.views import VAEView
 N_PICK = 16  # images offered for interpolation
 TASK = get_model("vae").task_class()
 BETA = setting_meta(VAEConfig, "beta")
+RECIPE = PAGE_RECIPE["vae"]     # the conv VAE's; the paper MLP trains with the defaults
 
 
 @st.cache_data(show_spinner=False)
@@ -99,13 +101,17 @@ with part("settings", "training"):
     if arch == "paper":
         st.caption(text("vae", "The paper architecture"))
         st.caption(paper_checkpoint_note(store))
+    else:
+        st.caption(text("vae", "The live recipe", batch=RECIPE["batch_size"], lr=f"{RECIPE['lr']:g}",
+                        default_batch=VAEConfig.batch_size, default_lr=f"{VAEConfig.lr:g}", steps=VAEConfig.steps))
 shown = run_picker(store.list(model="vae"), key="vae")
 with part("settings", "data"):
     data = training_data(store, "vae")
 
 
 def start() -> str:
-    return launcher.start_run(store, "vae", {"arch": arch, "image_size": int(size), "beta": float(beta),
+    recipe = RECIPE if arch == "conv" else {}
+    return launcher.start_run(store, "vae", {**recipe, "arch": arch, "image_size": int(size), "beta": float(beta),
                                              "data": data}, max_seconds=float(max_seconds))
 
 

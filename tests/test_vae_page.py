@@ -67,3 +67,27 @@ def test_while_a_vae_run_trains_its_column_shows_its_logged_validation(home):
     assert column["KL (nats)"] == "123" and column["dimensions in use"] == "7 of 50"
     assert column["measured on"] == "validation set (run still training)"
     store.update(run_id, status="stopped", pid=None)
+
+
+def test_the_page_names_its_recipe_and_trains_the_paper_mlp_without_it(home, shipped):
+    """The conv VAE trains with the page's recipe, which the page states from PAGE_RECIPE;
+    the paper MLP, which needs large batches, keeps the config's defaults."""
+    from autoenc.runs import launcher
+    from autoenc.runs.page_defaults import PAGE_RECIPE
+    from autoenc.train.vae import VAEConfig
+    store = RunStore(home)
+    at = AppTest.from_file("../pages/vae.py", default_timeout=120).run()
+    recipe = PAGE_RECIPE["vae"]
+    [caption] = [c.value for c in at.caption if "Train starts this page's recipe" in c.value]
+    assert f"batches of {recipe['batch_size']} galaxies at a learning rate of {recipe['lr']:g}" in caption
+    assert f"(the defaults: {VAEConfig.batch_size} and {VAEConfig.lr:g})" in caption
+    at.selectbox(key="arch").set_value("paper").run()
+    assert not [c for c in at.caption if "Train starts this page's recipe" in c.value]
+    at.button(key="vae_train").click().run()
+    assert not at.exception
+    [run] = store.list(model="vae")
+    try:
+        assert run.config["arch"] == "paper"
+        assert (run.config["batch_size"], run.config["lr"]) == (VAEConfig.batch_size, VAEConfig.lr)
+    finally:
+        launcher.delete_run(store, run.id)

@@ -333,3 +333,19 @@ def test_a_gan_page_says_which_recipe_its_train_button_starts(home, page, model)
     assert f"(the paper: learning rate {paper.lr:g}, batch {paper.batch_size}" in info
     if "n_critic" in PAGE_RECIPE[model]:
         assert f"critic steps per G step {recipe.n_critic} " in info or f"critic steps per G step {recipe.n_critic})" in info
+
+
+def test_the_acgan_page_names_its_dark_sky_start_in_words():
+    at = AppTest.from_file("../pages/acgan.py", default_timeout=120).run()
+    assert not at.exception
+    info = " ".join(i.value for i in at.info)
+    assert "G's output starting at the dark sky" in info
+    assert "(the paper: " in info and "G's output starting at mid grey" in info.split("(the paper: ")[1]
+    assert "sky_bias" not in info and " True" not in info
+
+
+@pytest.mark.parametrize("model", list(PAGES))
+def test_every_setting_a_page_recipe_changes_has_words_on_its_page(model):
+    from autoenc.runs.page_defaults import PAGE_RECIPE
+    from pages.ui.gan import RECIPE_LABELS, RECIPE_SWITCHES
+    assert set(PAGE_RECIPE[model]) <= set(RECIPE_LABELS) | set(RECIPE_SWITCHES)

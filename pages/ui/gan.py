@@ -102,8 +102,13 @@ def recipe_words(model: str, task_cls) -> str:
         return ""
     def words(cfg) -> str:
         values = setting_values(cfg)
-        return ", ".join(f"{RECIPE_LABELS.get(k, k)} {values[k]}" if k != "ema_decay" or getattr(cfg, k)
-                         else "no moving average" for k in recipe)
+        def one(k: str) -> str:
+            if k in RECIPE_SWITCHES:
+                return RECIPE_SWITCHES[k][bool(getattr(cfg, k))]
+            if k == "ema_decay" and not cfg.ema_decay:
+                return "no moving average"
+            return f"{RECIPE_LABELS[k]} {values[k]}"
+        return ", ".join(one(k) for k in recipe)
     return text("gans", "The live recipe", changes=words(page_config(model)), paper=words(task_cls.Config()))
 
 
@@ -111,6 +116,8 @@ def recipe_words(model: str, task_cls) -> str:
 RECIPE_LABELS = {"lr": "learning rate", "batch_size": "batch", "ema_decay": "a moving average of G with decay",
                  "fake_class_weight": "λ_f", "class_weight": "λ_c", "n_critic": "critic steps per G step",
                  "betas": "Adam betas"}
+# a recipe's on/off settings, in words for (off, on)
+RECIPE_SWITCHES = {"sky_bias": ("G's output starting at mid grey", "G's output starting at the dark sky")}
 
 
 def kept_figures(model: str) -> dict[str, str]:

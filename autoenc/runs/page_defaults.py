@@ -15,18 +15,19 @@ from autoenc.train.task import config_from_dict
 # near 0.58 with the paper's weights; Adam without momentum (beta1 0, as the WGANs train)
 # took it to 0.8 in 146-171 s where the DCGAN betas did not within 200 s. The WGANs' 5
 # critic steps leave 2.5 G steps a second; with 2 their class mix moves within two minutes.
-# The three unconditional GANs average G over ~1000 steps (0.999), a small gain in single runs
-# (GAN: goal met in 2 of 2 runs, against 1 of 2 at 0.99; WGAN-GP: class-mix TV 0.34 against
-# 0.38 over 90-150 s; WGAN-div: 0.34 at 120 s against 0.41-0.47 in earlier runs).
-# The acGAN's G starts its output bias at the dark sky (as the WGANs' do): met its goal at
-# 75-170 s in four runs (median 123) against 146-171 s (median 158) from mid grey.
+# All four average G over ~1000 steps (0.999), a small gain in single runs (GAN: goal met in
+# 2 of 2 runs, against 1 of 2 at 0.99; WGAN-GP: class-mix TV 0.34 against 0.38 over 90-150 s;
+# WGAN-div: 0.34 at 120 s against 0.41-0.47 in earlier runs; acGAN: 45-135 s, median 118,
+# against 75-170 s, median 125). The acGAN's G starts its output bias at the dark sky (as the
+# WGANs' do): at 0.99 it met its goal in 75-170 s (median 125) against 146-171 s (median 158)
+# from mid grey.
 # The conv VAE (the paper MLP keeps its defaults: it needs large batches) learns more per
 # second in batches of 8 at half the learning rate: held-out recon 3.8e-4 at 120 s against the
 # defaults' 4.6e-4 (both bf16; 6.4e-4 with the defaults in fp32).
 PAGE_RECIPE: dict[str, dict] = {
     "vae": {"lr": 1e-3, "batch_size": 8},
     "gan": {"lr": 5e-4, "batch_size": 32, "ema_decay": 0.999},
-    "acgan": {"lr": 5e-4, "batch_size": 32, "ema_decay": 0.99, "fake_class_weight": 0.0, "class_weight": 3.0,
+    "acgan": {"lr": 5e-4, "batch_size": 32, "ema_decay": 0.999, "fake_class_weight": 0.0, "class_weight": 3.0,
               "betas": (0.0, 0.99), "sky_bias": True},
     "wgan-gp": {"lr": 3e-4, "batch_size": 32, "ema_decay": 0.999, "n_critic": 2},
     "wgan-div": {"lr": 3e-4, "batch_size": 32, "ema_decay": 0.999, "n_critic": 2},

@@ -103,7 +103,8 @@ with part("settings", "training"):
         st.caption(paper_checkpoint_note(store))
     else:
         st.caption(text("vae", "The live recipe", batch=RECIPE["batch_size"], lr=f"{RECIPE['lr']:g}",
-                        default_batch=VAEConfig.batch_size, default_lr=f"{VAEConfig.lr:g}", steps=VAEConfig.steps))
+                        default_batch=VAEConfig.batch_size, default_lr=f"{VAEConfig.lr:g}", steps=VAEConfig.steps,
+                        spread=f"{np.exp(RECIPE['logvar_start'] / 2):.2g}"))
 shown = run_picker(store.list(model="vae"), key="vae")
 with part("settings", "data"):
     data = training_data(store, "vae")

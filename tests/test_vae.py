@@ -451,3 +451,27 @@ def test_precision_auto_is_bf16_for_the_conv_vae_where_the_cpu_has_it_and_fp32_f
     assert T.amp_dtype(config_from_dict(T.VAEConfig, {"arch": "paper", "precision": "bf16"}), cpu) is torch.bfloat16
     assert T.amp_dtype(config_from_dict(T.VAEConfig, {"precision": "fp32"}), cpu) is None
     assert T.PRETRAIN_SETTINGS["precision"] == "fp32"          # how the shipped file was made
+
+
+@pytest.mark.parametrize("arch", ["conv", "paper"])
+def test_posteriors_start_at_the_logvar_asked_for_and_only_logvar_changes(arch):
+    torch.manual_seed(0)
+    model = (ConvVAE(32, 8) if arch == "conv" else PaperVAE(32, 8)).eval()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    x = torch.rand(6, 3, 32, 32)
+    mu0, logvar0 = model.encode(x)
+    assert logvar0.abs().max() < 1.5                           # the default init: variance about 1
+    model.start_posteriors_at(-6.0)
+    mu, logvar = model.encode(x)
+    assert torch.equal(mu, mu0)                                # the means are untouched
+    assert (logvar + 6).abs().max() < 0.2                      # every image's posterior starts sharp
+    changed = {k for k, v in model.state_dict().items() if not torch.equal(v, before[k])}
+    assert changed == ({"to_stats.weight", "to_stats.bias"} if arch == "conv"
+                       else {"enc_logvar.weight", "enc_logvar.bias"})
+
+
+def test_the_task_starts_its_posteriors_where_its_config_says(fake_data):
+    x = torch.rand(4, 3, 32, 32)
+    default = T.VAETask(tiny_config(), torch.device("cpu")).model.encode(x)[1]
+    sharp = T.VAETask(tiny_config(logvar_start=-6.0), torch.device("cpu")).model.encode(x)[1]
+    assert default.abs().max() < 1.5 and (sharp + 6).abs().max() < 0.2

@@ -1,4 +1,5 @@
 """AppTest of the VAE page: without any checkpoint, and exploring a tiny trained run."""
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -81,6 +82,7 @@ def test_the_page_names_its_recipe_and_trains_the_paper_mlp_without_it(home, shi
     [caption] = [c.value for c in at.caption if "Train starts this page's recipe" in c.value]
     assert f"batches of {recipe['batch_size']} galaxies at a learning rate of {recipe['lr']:g}" in caption
     assert f"(the defaults: {VAEConfig.batch_size} and {VAEConfig.lr:g})" in caption
+    assert f"noise of spread {np.exp(recipe['logvar_start'] / 2):.2g} to it" in caption
     at.selectbox(key="arch").set_value("paper").run()
     assert not [c for c in at.caption if "Train starts this page's recipe" in c.value]
     at.button(key="vae_train").click().run()
@@ -89,5 +91,6 @@ def test_the_page_names_its_recipe_and_trains_the_paper_mlp_without_it(home, shi
     try:
         assert run.config["arch"] == "paper"
         assert (run.config["batch_size"], run.config["lr"]) == (VAEConfig.batch_size, VAEConfig.lr)
+        assert run.config["logvar_start"] == VAEConfig.logvar_start
     finally:
         launcher.delete_run(store, run.id)

@@ -59,6 +59,21 @@ class _VAE(nn.Module):
     def describe(self) -> str:
         return describe(self.arch, self.image_size, self.latent_dim)
 
+    def logvar_layer(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The weight rows and bias of the layer whose outputs are logvar."""
+        raise NotImplementedError
+
+    def start_posteriors_at(self, logvar: float) -> None:
+        """Start every image's posterior at variance exp(logvar): the logvar outputs' bias at
+        it, their weights at a tenth of their init. From the default (logvar about 0) each code
+        is drowned in noise of variance 1 until the encoder learns to narrow it, and the decoder
+        learns little meanwhile; from sharp codes it learns as an autoencoder's would, and the
+        KL term widens them from there."""
+        weight, bias = self.logvar_layer()
+        with torch.no_grad():
+            bias.fill_(logvar)
+            weight.mul_(0.1)
+
 
 def describe(arch: str, image_size: int, latent_dim: int | None = None) -> str:
     """'conv VAE at 64 px (latent 50)': how messages name an architecture."""
@@ -104,6 +119,9 @@ class PaperVAE(_VAE):
         # ~81 (batch 1024). The in-place add is safe: mm's backward needs only its inputs.
         h = F.relu(torch.mm(x.flatten(1), self.enc.weight.t()).add_(self.enc.bias))   # (B, hidden)
         return self.enc_mu(h), self.enc_logvar(h)
+
+    def logvar_layer(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.enc_logvar.weight, self.enc_logvar.bias
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
         h = F.relu(self.dec_hidden(z))
@@ -163,6 +181,10 @@ class ConvVAE(_VAE):
         h = self.encoder(x).flatten(1)                           # (B, C * 4 * 4)
         mu, logvar = self.to_stats(h).chunk(2, dim=1)
         return mu, logvar
+
+    def logvar_layer(self) -> tuple[torch.Tensor, torch.Tensor]:
+        d = self.latent_dim
+        return self.to_stats.weight[d:], self.to_stats.bias[d:]
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
         h = F.leaky_relu(self.from_latent(z), 0.2).view(-1, *self.bottom)

@@ -23,9 +23,10 @@ from autoenc.train.task import config_from_dict
 # from mid grey.
 # The conv VAE (the paper MLP keeps its defaults: it needs large batches) learns more per
 # second in batches of 8 at half the learning rate: held-out recon 3.8e-4 at 120 s against the
-# defaults' 4.6e-4 (both bf16; 6.4e-4 with the defaults in fp32).
+# defaults' 4.6e-4 (both bf16; 6.4e-4 with the defaults in fp32); with its codes starting sharp
+# (logvar -6) it was nearer still in most seeds (docs/time-to-quality.md).
 PAGE_RECIPE: dict[str, dict] = {
-    "vae": {"lr": 1e-3, "batch_size": 8},
+    "vae": {"lr": 1e-3, "batch_size": 8, "logvar_start": -6.0},
     "gan": {"lr": 5e-4, "batch_size": 32, "ema_decay": 0.999},
     "acgan": {"lr": 5e-4, "batch_size": 32, "ema_decay": 0.999, "fake_class_weight": 0.0, "class_weight": 3.0,
               "betas": (0.0, 0.99), "sky_bias": True},

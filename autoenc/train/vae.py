@@ -60,6 +60,9 @@ class VAEConfig(TrainSettings):
                                         "per image); 1 collapses galaxies to one blob, smaller keeps more detail "
                                         "but leaves the codes further from the N(0, I) prior; 0 is a plain autoencoder",
                                         lo=0.0, hi=1000.0)
+    logvar_start: float = setting(0.0, "log-variance every image's code starts at (0: the encoder's own "
+                                       "initialisation, about 0); -6 starts the codes sharp, so the decoder "
+                                       "learns from the first steps", lo=-20.0, hi=0.0)
     n_images: int = setting(6000, "rendered training images (a third per class)", lo=2, hi=200_000)
     data_seed: int = setting(0, "seed of the rendered training set", lo=0)
     data: str = setting("rendered", "galaxy set to train on: rendered, or a set imported on the Datasets page")
@@ -113,6 +116,8 @@ class VAETask(Task):
         val = heldout.VAE_GALAXIES.images(cfg.image_size)
         self.val_images = torch.from_numpy(np.ascontiguousarray(val.images)).permute(0, 3, 1, 2).contiguous().to(device)
         self.model = self.build_modules(cfg)["vae"].to(device)
+        if cfg.logvar_start:
+            self.model.start_posteriors_at(cfg.logvar_start)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, fused=True)
         self.batch_gen = torch.Generator().manual_seed(cfg.seed)
         self.order = torch.empty(0, dtype=torch.long)

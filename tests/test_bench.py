@@ -62,15 +62,20 @@ def test_quality_records_are_named_by_model_and_only_selects_among_them(monkeypa
     from autoenc.bench import quality, run_benchmarks
     timed = []
     monkeypatch.setattr(quality, "time_to_quality", lambda model: timed.append(model) or
-                        quality.Trace(model, {}, [], 42.0 if model == "acgan" else None))
+                        quality.Trace(model, {}, [(40.0, 800, {}), (42.0, 840, {})] if model == "acgan" else [],
+                                      42.0 if model == "acgan" else None))
     records = {r.name: r for r in run_benchmarks("acgan.train_s")}
     assert timed == ["acgan"]
     assert records["acgan.train_s_to_quality"].value == 42.0 and records["acgan.train_s_to_quality"].ok
+    # the steps to the goal, which do not follow the machine's pace, and that pace
+    assert records["acgan.train_s_to_quality.steps"].value == 840
+    assert records["acgan.train_s_to_quality.steps_per_s"].value == 20.0
     timed.clear()
     records = {r.name: r for r in quality.benchmarks("wgan")}
     assert timed == ["wgan-gp", "wgan-div"]
     r = records["wgan-gp.train_s_to_quality"]
     assert r.value == quality.BUDGET_S and not r.ok and records["wgan-gp.train_s_to_quality.reached"].value == 0
+    assert "wgan-gp.train_s_to_quality.steps" not in records       # a run with no check has no steps
 
 
 def test_the_critic_views_cost_is_a_share_of_the_training_between_two_grids():

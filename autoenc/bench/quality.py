@@ -172,7 +172,7 @@ def benchmarks(only: str | None = None) -> Iterator[Record]:
         yield Record(f"{model}.train_s_to_quality", trace.seconds if reached else BUDGET_S, "s",
                      target=GOAL_S, higher_is_better=False)
         yield Record(f"{model}.train_s_to_quality.reached", float(reached), "", target=1.0)
-        if trace.checks:    # the seconds follow the machine's pace (1.7x between two days here); the steps do not
+        if trace.checks:    # the seconds follow the machine's pace; the steps to the goal do not
             seconds, steps, _ = trace.checks[-1]
             yield Record(f"{model}.train_s_to_quality.steps", float(steps), "steps", higher_is_better=False)
             yield Record(f"{model}.train_s_to_quality.steps_per_s", steps / seconds, "steps/s")
